@@ -1,0 +1,180 @@
+//! Issuing and verifying the two JWT kinds. The algorithm is fixed to HS256 on both
+//! sides, so `alg=none` and algorithm confusion are refused; `typ` is checked, so a
+//! refresh token never passes as an access token or the other way round.
+
+use auth_types::{
+    AccessClaims, CompanyId, RefreshClaims, Role, SessionId, TokenId, TokenKind, UserId,
+};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Bad signature, wrong algorithm, expired, malformed or of the wrong kind.
+    #[error("invalid token")]
+    Invalid,
+    #[error("could not sign a token: {0}")]
+    Signing(#[from] jsonwebtoken::errors::Error),
+}
+
+/// A freshly issued access/refresh pair.
+#[derive(Debug, Clone)]
+pub struct IssuedPair {
+    pub access_token: String,
+    pub access: AccessClaims,
+    pub refresh_token: String,
+    pub refresh: RefreshClaims,
+}
+
+#[derive(Clone)]
+pub struct TokenIssuer {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+}
+
+impl TokenIssuer {
+    pub fn new(secret: &SecretString, access_ttl: Duration, refresh_ttl: Duration) -> Self {
+        let key = secret.expose_secret().as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            validation,
+            access_ttl,
+            refresh_ttl,
+        }
+    }
+
+    pub fn access_ttl(&self) -> Duration {
+        self.access_ttl
+    }
+
+    pub fn refresh_ttl(&self) -> Duration {
+        self.refresh_ttl
+    }
+
+    pub fn issue_pair(
+        &self,
+        user: UserId,
+        company: CompanyId,
+        role: Role,
+        session: SessionId,
+    ) -> Result<IssuedPair, TokenError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let access = AccessClaims {
+            sub: user,
+            company_id: company,
+            role,
+            jti: TokenId::new(),
+            sid: session,
+            iat: now,
+            exp: now + secs(self.access_ttl),
+            typ: TokenKind::Access,
+        };
+        let refresh = RefreshClaims {
+            sub: user,
+            company_id: company,
+            jti: TokenId::new(),
+            fam: session,
+            iat: now,
+            exp: now + secs(self.refresh_ttl),
+            typ: TokenKind::Refresh,
+        };
+        let header = Header::new(Algorithm::HS256);
+        Ok(IssuedPair {
+            access_token: jsonwebtoken::encode(&header, &access, &self.encoding)?,
+            refresh_token: jsonwebtoken::encode(&header, &refresh, &self.encoding)?,
+            access,
+            refresh,
+        })
+    }
+
+    pub fn verify_access(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let claims: AccessClaims = jsonwebtoken::decode(token, &self.decoding, &self.validation)
+            .map_err(|_| TokenError::Invalid)?
+            .claims;
+        match claims.typ {
+            TokenKind::Access => Ok(claims),
+            TokenKind::Refresh => Err(TokenError::Invalid),
+        }
+    }
+
+    pub fn verify_refresh(&self, token: &str) -> Result<RefreshClaims, TokenError> {
+        let claims: RefreshClaims = jsonwebtoken::decode(token, &self.decoding, &self.validation)
+            .map_err(|_| TokenError::Invalid)?
+            .claims;
+        match claims.typ {
+            TokenKind::Refresh => Ok(claims),
+            TokenKind::Access => Err(TokenError::Invalid),
+        }
+    }
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn issuer(secret: &str) -> TokenIssuer {
+        TokenIssuer::new(
+            &SecretString::from(secret.to_owned()),
+            Duration::from_secs(900),
+            Duration::from_secs(604_800),
+        )
+    }
+
+    fn pair(i: &TokenIssuer) -> IssuedPair {
+        i.issue_pair(
+            UserId::new(),
+            CompanyId::new(),
+            Role::Agent,
+            SessionId::new(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_pair_verifies_as_its_own_kind_only() {
+        let i = issuer("an-example-secret-that-is-long-enough-32");
+        let p = pair(&i);
+        assert_eq!(i.verify_access(&p.access_token).unwrap(), p.access);
+        assert_eq!(i.verify_refresh(&p.refresh_token).unwrap(), p.refresh);
+        assert!(i.verify_access(&p.refresh_token).is_err());
+        assert!(i.verify_refresh(&p.access_token).is_err());
+        assert_eq!(p.access.exp - p.access.iat, 900);
+        assert_eq!(p.refresh.exp - p.refresh.iat, 604_800);
+    }
+
+    #[test]
+    fn another_key_or_alg_none_is_refused() {
+        let i = issuer("an-example-secret-that-is-long-enough-32");
+        let other = issuer("a-different-secret-that-is-long-enough-32");
+        let p = pair(&other);
+        assert!(i.verify_access(&p.access_token).is_err());
+
+        let payload = p.access_token.split('.').nth(1).unwrap();
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        assert!(i.verify_access(&format!("{header}.{payload}.")).is_err());
+        assert!(i.verify_access(&format!("{header}.{payload}")).is_err());
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        let i = issuer("an-example-secret-that-is-long-enough-32");
+        for t in ["", "a.b.c", "not a token", "....."] {
+            assert!(i.verify_access(t).is_err());
+        }
+    }
+}

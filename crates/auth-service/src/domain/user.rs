@@ -1,0 +1,179 @@
+//! What a client may send to create or change a user, and how it is checked.
+
+use super::Email;
+use super::password::check_policy;
+use crate::error::AuthError;
+use auth_types::Role;
+use serde::{Deserialize, Deserializer};
+use service_runtime::http::FieldError;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateUserRequest {
+    pub email: String,
+    pub full_name: String,
+    pub password: String,
+    #[serde(default = "default_role")]
+    pub role: Role,
+    #[serde(default)]
+    pub department: Option<String>,
+}
+
+fn default_role() -> Role {
+    Role::Viewer
+}
+
+/// Every field optional; `department: null` clears it.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub department: Option<Option<String>>,
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+    pub password: Option<String>,
+}
+
+/// Tells a field sent as `null` (Some(None)) from one not sent (None).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A validated new user.
+#[derive(Debug)]
+pub struct NewUser {
+    pub email: Email,
+    pub full_name: String,
+    pub password: String,
+    pub role: Role,
+    pub department: Option<String>,
+}
+
+/// A validated change.
+#[derive(Debug, Default)]
+pub struct UserChange {
+    pub email: Option<Email>,
+    pub full_name: Option<String>,
+    pub department: Option<Option<String>>,
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+    pub password: Option<String>,
+}
+
+pub fn full_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    match name.chars().count() {
+        0..=1 => Err("must be at least 2 characters".into()),
+        2..=200 => Ok(name.to_owned()),
+        _ => Err("must be at most 200 characters".into()),
+    }
+}
+
+fn department(raw: Option<String>) -> Result<Option<String>, String> {
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(d) if d.chars().count() > 200 => Err("must be at most 200 characters".into()),
+        Some(d) => Ok(Some(d.to_owned())),
+    }
+}
+
+/// Collects every failing field, so a client sees all its mistakes at once.
+#[derive(Default)]
+struct Checks(Vec<FieldError>);
+
+impl Checks {
+    fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        result
+            .map_err(|m| self.0.push(FieldError::new(field, m)))
+            .ok()
+    }
+
+    fn finish<T>(self, value: impl FnOnce() -> Option<T>) -> Result<T, AuthError> {
+        match (self.0.is_empty(), value()) {
+            (true, Some(v)) => Ok(v),
+            _ => Err(AuthError::Validation(self.0)),
+        }
+    }
+}
+
+impl CreateUserRequest {
+    pub fn validate(self) -> Result<NewUser, AuthError> {
+        let mut c = Checks::default();
+        let email = c.check("email", Email::parse(&self.email));
+        let full_name = c.check("full_name", full_name(&self.full_name));
+        let password = c.check(
+            "password",
+            check_policy(&self.password).map(|()| self.password),
+        );
+        let department = c.check("department", department(self.department));
+        let role = self.role;
+        c.finish(|| {
+            Some(NewUser {
+                email: email?,
+                full_name: full_name?,
+                password: password?,
+                role,
+                department: department?,
+            })
+        })
+    }
+}
+
+impl UpdateUserRequest {
+    pub fn validate(self) -> Result<UserChange, AuthError> {
+        let mut c = Checks::default();
+        let email = self.email.map(|e| c.check("email", Email::parse(&e)));
+        let full_name = self.full_name.map(|n| c.check("full_name", full_name(&n)));
+        let department = self
+            .department
+            .map(|d| c.check("department", department(d)));
+        let password = self
+            .password
+            .map(|p| c.check("password", check_policy(&p).map(|()| p)));
+        let (role, is_active) = (self.role, self.is_active);
+        c.finish(|| {
+            Some(UserChange {
+                email: email.map(|e| e.ok_or(())).transpose().ok()?,
+                full_name: full_name.map(|n| n.ok_or(())).transpose().ok()?,
+                department: department.map(|d| d.ok_or(())).transpose().ok()?,
+                password: password.map(|p| p.ok_or(())).transpose().ok()?,
+                role,
+                is_active,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let req = CreateUserRequest {
+            email: "nope".into(),
+            full_name: "X".into(),
+            password: "short".into(),
+            role: Role::Agent,
+            department: None,
+        };
+        let Err(AuthError::Validation(errors)) = req.validate() else {
+            panic!("expected a validation error");
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["email", "full_name", "password"]);
+    }
+
+    #[test]
+    fn a_patch_tells_null_from_absent() {
+        let cleared: UpdateUserRequest = serde_json::from_str(r#"{"department": null}"#).unwrap();
+        assert_eq!(cleared.validate().unwrap().department, Some(None));
+        let untouched: UpdateUserRequest = serde_json::from_str("{}").unwrap();
+        assert_eq!(untouched.validate().unwrap().department, None);
+    }
+}

@@ -1,0 +1,164 @@
+//! `/api/v1/auth/*`: login, refresh, logout (TRD §4.1).
+
+use super::Authenticated;
+use crate::domain::tokens::IssuedPair;
+use crate::error::AuthError;
+use crate::service::AppState;
+use crate::service::auth::{self as flows, ClientInfo};
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+pub const REFRESH_COOKIE: &str = "refresh_token";
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    #[schema(example = "emma.rodriguez@nextgenai.com")]
+    pub email: String,
+    #[schema(example = "SecurePassword123!")]
+    pub password: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    /// Optional: without it the `refresh_token` cookie is used.
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Always `bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageResponse {
+    pub message: &'static str,
+}
+
+fn client_info(req: &HttpRequest) -> ClientInfo {
+    ClientInfo {
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        // The socket's peer, not X-Forwarded-For, which any client can write.
+        ip_address: req.peer_addr().map(|a| a.ip().to_string()),
+    }
+}
+
+/// The token pair in the body and the refresh token in its cookie (TRD §3.4).
+fn token_response(state: &AppState, pair: IssuedPair) -> HttpResponse {
+    let max_age = i64::try_from(state.issuer.refresh_ttl().as_secs()).unwrap_or(i64::MAX);
+    let cookie = Cookie::build(REFRESH_COOKIE, pair.refresh_token.clone())
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .max_age(CookieDuration::seconds(max_age))
+        .finish();
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(cookie)
+        .json(TokenResponse {
+            access_token: pair.access_token,
+            refresh_token: pair.refresh_token,
+            token_type: "bearer",
+            expires_in: state.issuer.access_ttl().as_secs(),
+        })
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in; the refresh token is also set as an HttpOnly cookie", body = TokenResponse),
+        (status = 400, description = "Malformed JSON or a missing field"),
+        (status = 401, description = "Invalid email or password"),
+        (status = 422, description = "Email or password of the wrong form"),
+    )
+)]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, AuthError> {
+    let LoginRequest { email, password } = body.into_inner();
+    let pair = flows::login(
+        &state,
+        &email,
+        SecretString::from(password),
+        &client_info(&req),
+    )
+    .await?;
+    Ok(token_response(&state, pair))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/auth/refresh", tag = "auth",
+    request_body(content = RefreshRequest, description = "Optional; the cookie is used without it"),
+    responses(
+        (status = 200, description = "A new pair; the presented refresh token is dead", body = TokenResponse),
+        (status = 400, description = "Malformed JSON"),
+        (status = 401, description = "Invalid refresh token"),
+    )
+)]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, AuthError> {
+    let from_body = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<RefreshRequest>(&body)
+            .map_err(|e| {
+                let (status, message) = service_runtime::http::classify_serde_error(&e);
+                if status == actix_web::http::StatusCode::UNPROCESSABLE_ENTITY {
+                    AuthError::invalid("refresh_token", message)
+                } else {
+                    AuthError::BadRequest(message)
+                }
+            })?
+            .refresh_token
+    };
+    let token = from_body
+        .or_else(|| req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned()))
+        .ok_or(AuthError::InvalidRefreshToken)?;
+    let pair = flows::refresh(&state, &token).await?;
+    Ok(token_response(&state, pair))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Session and access token revoked; cookie cleared", body = MessageResponse),
+        (status = 401, description = "Missing or invalid token"),
+    )
+)]
+pub async fn logout(
+    state: web::Data<AppState>,
+    user: Authenticated,
+) -> Result<HttpResponse, AuthError> {
+    flows::logout(&state, &user.0).await?;
+    // Exactly the TRD's `refresh_token=; Max-Age=0; Path=/`.
+    let clear = Cookie::build(REFRESH_COOKIE, "")
+        .path("/")
+        .max_age(CookieDuration::ZERO)
+        .finish();
+    Ok(HttpResponse::Ok()
+        .cookie(clear)
+        .json(json!(MessageResponse {
+            message: "Logged out successfully"
+        })))
+}

@@ -1,0 +1,39 @@
+//! HTTP handlers, one module per resource.
+
+pub mod auth;
+mod extract;
+pub mod users;
+
+pub use extract::Authenticated;
+
+use actix_web::web;
+
+/// Registers every `/api/v1` route of the auth service.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .service(web::resource("/auth/login").route(web::post().to(auth::login)))
+            .service(web::resource("/auth/refresh").route(web::post().to(auth::refresh)))
+            .service(web::resource("/auth/logout").route(web::post().to(auth::logout)))
+            .service(web::resource("/users/me").route(web::get().to(users::me)))
+            .service(
+                web::resource("/users/me/permissions").route(web::get().to(users::my_permissions)),
+            )
+            .service(
+                web::resource("/users")
+                    .route(web::get().to(users::list))
+                    .route(web::post().to(users::create)),
+            )
+            .service(
+                web::resource("/users/{id}")
+                    .route(web::get().to(users::get))
+                    .route(web::patch().to(users::update))
+                    .route(web::delete().to(users::deactivate)),
+            )
+            .service(
+                web::resource("/users/{id}/permissions")
+                    .route(web::get().to(users::permissions))
+                    .route(web::put().to(users::set_permissions)),
+            ),
+    );
+}

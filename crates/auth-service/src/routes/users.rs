@@ -1,0 +1,140 @@
+//! `/api/v1/users*`: the caller's own profile, and user management within the caller's
+//! company (page `user_management`).
+
+use super::Authenticated;
+use crate::domain::user::{CreateUserRequest, UpdateUserRequest};
+use crate::error::AuthError;
+use crate::service::AppState;
+use crate::service::users::{self as ops, UserView};
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use auth_types::{PagePermissions, UserId};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct Paging {
+    /// Rows to skip (default 0).
+    #[serde(default)]
+    pub skip: u64,
+    /// Rows to return (default 20, at most 100).
+    #[serde(default = "default_limit")]
+    pub limit: u64,
+}
+
+fn default_limit() -> u64 {
+    20
+}
+
+/// Page → `true` (grant), `false` (deny) or `null` (back to the role's default).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = Object)]
+pub struct PermissionChanges(BTreeMap<String, Option<bool>>);
+
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 401, description = "Missing or invalid token")))]
+pub async fn me(
+    state: web::Data<AppState>,
+    user: Authenticated,
+) -> Result<HttpResponse, AuthError> {
+    Ok(HttpResponse::Ok().json(ops::me(&state, &user.0).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/me/permissions", tag = "users", security(("bearer" = [])),
+    responses((status = 200, description = "The effective page map", body = PagePermissions)))]
+pub async fn my_permissions(user: Authenticated) -> HttpResponse {
+    HttpResponse::Ok().json(&user.0.permissions)
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(Paging), security(("bearer" = [])),
+    responses((status = 200, body = [UserView]), (status = 403, description = "No access to user management"),
+        (status = 422, description = "Bad paging parameters")))]
+pub async fn list(
+    state: web::Data<AppState>,
+    user: Authenticated,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, AuthError> {
+    let users = ops::list(&state, &user.0, paging.skip, paging.limit).await?;
+    Ok(HttpResponse::Ok().json(users))
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUserRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = UserView), (status = 409, description = "Email already taken"),
+        (status = 422, description = "Invalid fields")))]
+pub async fn create(
+    state: web::Data<AppState>,
+    user: Authenticated,
+    body: web::Json<CreateUserRequest>,
+) -> Result<HttpResponse, AuthError> {
+    let new = body.into_inner().validate()?;
+    let created = ops::create(&state, &user.0, new).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/users/{}", created.id)))
+        .json(created))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 404, description = "No such user in your company")))]
+pub async fn get(
+    state: web::Data<AppState>,
+    user: Authenticated,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AuthError> {
+    Ok(HttpResponse::Ok().json(ops::get(&state, &user.0, UserId::from(*id)).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UpdateUserRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 404, description = "No such user in your company"),
+        (status = 409, description = "Email taken, or the change would leave no active admin")))]
+pub async fn update(
+    state: web::Data<AppState>,
+    user: Authenticated,
+    id: web::Path<Uuid>,
+    body: web::Json<UpdateUserRequest>,
+) -> Result<HttpResponse, AuthError> {
+    let change = body.into_inner().validate()?;
+    Ok(HttpResponse::Ok().json(ops::update(&state, &user.0, UserId::from(*id), change).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    responses((status = 204, description = "Deactivated; the user's tokens stop working at once"),
+        (status = 404, description = "No such user in your company")))]
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    user: Authenticated,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AuthError> {
+    ops::deactivate(&state, &user.0, UserId::from(*id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}/permissions", tag = "users", security(("bearer" = [])),
+    responses((status = 200, description = "The user's effective page map", body = PagePermissions)))]
+pub async fn permissions(
+    state: web::Data<AppState>,
+    user: Authenticated,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AuthError> {
+    user.0.require_page(auth_types::Page::UserManagement)?;
+    Ok(HttpResponse::Ok().json(ops::permissions(&state, &user.0, UserId::from(*id)).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/users/{id}/permissions", tag = "users", request_body = PermissionChanges,
+    security(("bearer" = [])),
+    responses((status = 200, description = "The effective page map after the change", body = PagePermissions),
+        (status = 422, description = "An unknown page or a value that is not true, false or null")))]
+pub async fn set_permissions(
+    state: web::Data<AppState>,
+    user: Authenticated,
+    id: web::Path<Uuid>,
+    body: web::Json<PermissionChanges>,
+) -> Result<HttpResponse, AuthError> {
+    let changes = ops::parse_permission_changes(body.into_inner().0)?;
+    let effective = ops::set_permissions(&state, &user.0, UserId::from(*id), changes).await?;
+    Ok(HttpResponse::Ok().json(effective))
+}

@@ -1,0 +1,195 @@
+//! Sign-in, refresh with rotation and reuse detection, logout, and turning an access
+//! token into a principal.
+
+use super::AppState;
+use crate::domain::Email;
+use crate::domain::password::{MAX_LEN, Verified};
+use crate::domain::tokens::IssuedPair;
+use crate::error::AuthError;
+use crate::store::sessions::{self, NewSession};
+use crate::store::tokens::{RotateOutcome, Rotation};
+use crate::store::users;
+use auth_types::{CompanyId, PagePermissions, Principal, Role, UserId};
+use secrecy::{ExposeSecret, SecretString};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Where a request came from, recorded on its session.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub user_agent: Option<String>,
+    pub ip_address: Option<String>,
+}
+
+fn parse_role(raw: &str) -> Result<Role, AuthError> {
+    raw.parse()
+        .map_err(|e| AuthError::Unexpected(anyhow::Error::new(e).context("stored role")))
+}
+
+fn expiry(unix: i64) -> Result<OffsetDateTime, AuthError> {
+    OffsetDateTime::from_unix_timestamp(unix).map_err(|e| AuthError::Unexpected(e.into()))
+}
+
+#[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty))]
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: SecretString,
+    client: &ClientInfo,
+) -> Result<IssuedPair, AuthError> {
+    let email = Email::parse(email).map_err(|m| AuthError::invalid("email", m))?;
+    let len = password.expose_secret().chars().count();
+    if len == 0 || len > MAX_LEN {
+        return Err(AuthError::invalid(
+            "password",
+            format!("must be 1 to {MAX_LEN} characters long"),
+        ));
+    }
+    let user = users::find_by_email(&state.db, &email).await?;
+    let verified = state
+        .passwords
+        .verify(
+            password.clone(),
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await?;
+    let (user, needs_rehash) = match (user, verified) {
+        (Some(u), Verified::Yes { needs_rehash }) if u.is_active => (u, needs_rehash),
+        (Some(_) | None, Verified::Yes { .. } | Verified::No) => {
+            metrics::counter!("auth_logins_total", "outcome" => "failure").increment(1);
+            return Err(AuthError::InvalidCredentials);
+        }
+    };
+    let user_id = UserId::from(user.id);
+    tracing::Span::current().record("user_id", tracing::field::display(user_id));
+    if needs_rehash {
+        // The login succeeds either way; an old hash is upgraded next time if this fails.
+        match state.passwords.hash(password).await {
+            Ok(hash) => users::set_password_hash(&state.db, user_id, hash).await?,
+            Err(e) => tracing::warn!(error = %e, "could not upgrade a password hash"),
+        }
+    }
+    let company = CompanyId::from(user.company_id);
+    let session = auth_types::SessionId::new();
+    let pair = state
+        .issuer
+        .issue_pair(user_id, company, parse_role(&user.role)?, session)?;
+    sessions::insert(
+        &state.db,
+        NewSession {
+            id: session,
+            user: user_id,
+            company,
+            user_agent: client.user_agent.as_deref(),
+            ip_address: client.ip_address.as_deref(),
+            expires_at: expiry(pair.refresh.exp)?,
+        },
+    )
+    .await?;
+    state
+        .tokens
+        .begin_family(session, pair.refresh.jti, state.issuer.refresh_ttl())
+        .await?;
+    metrics::counter!("auth_logins_total", "outcome" => "success").increment(1);
+    tracing::info!("login succeeded");
+    Ok(pair)
+}
+
+#[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty))]
+pub async fn refresh(state: &AppState, token: &str) -> Result<IssuedPair, AuthError> {
+    let refused = |outcome: &'static str| {
+        metrics::counter!("auth_refreshes_total", "outcome" => outcome).increment(1);
+        AuthError::InvalidRefreshToken
+    };
+    let Ok(claims) = state.issuer.verify_refresh(token) else {
+        metrics::counter!("auth_invalid_tokens_total", "kind" => "refresh").increment(1);
+        return Err(refused("invalid"));
+    };
+    tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
+    let user = users::find_in_company(&state.db, claims.company_id, claims.sub)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or_else(|| refused("inactive_user"))?;
+    let pair = state.issuer.issue_pair(
+        claims.sub,
+        claims.company_id,
+        parse_role(&user.role)?,
+        claims.fam,
+    )?;
+    let outcome = state
+        .tokens
+        .rotate(Rotation {
+            family: claims.fam,
+            presented: claims.jti,
+            next: pair.refresh.jti,
+            grace: state.reuse_grace,
+            ttl: state.issuer.refresh_ttl(),
+        })
+        .await?;
+    match outcome {
+        RotateOutcome::Rotated => {
+            sessions::touch(&state.db, claims.fam, expiry(pair.refresh.exp)?).await?;
+            metrics::counter!("auth_refreshes_total", "outcome" => "success").increment(1);
+            Ok(pair)
+        }
+        RotateOutcome::ReuseDetected => {
+            sessions::revoke(&state.db, claims.fam, "refresh_token_reuse").await?;
+            metrics::counter!("auth_refresh_reuse_detected_total").increment(1);
+            tracing::warn!(session_id = %claims.fam, "refresh token reuse detected; session family revoked");
+            Err(refused("reuse_detected"))
+        }
+        RotateOutcome::RecentlyRotated => Err(refused("recently_rotated")),
+        RotateOutcome::Revoked => Err(refused("revoked")),
+        RotateOutcome::Unknown => Err(refused("unknown")),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+pub async fn logout(state: &AppState, principal: &Principal) -> Result<(), AuthError> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let remaining = u64::try_from(principal.expires_at - now).unwrap_or(0);
+    state
+        .tokens
+        .revoke_family(principal.session_id, state.issuer.refresh_ttl())
+        .await?;
+    state
+        .tokens
+        .deny_access_token(principal.token_id, Duration::from_secs(remaining))
+        .await?;
+    sessions::revoke(&state.db, principal.session_id, "logout").await?;
+    metrics::counter!("auth_logouts_total").increment(1);
+    tracing::info!("logged out");
+    Ok(())
+}
+
+/// Checks an access token and loads who it speaks for, fresh from the database: a
+/// deactivated user, a changed role or a new override counts at once.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, AuthError> {
+    let invalid = || {
+        metrics::counter!("auth_invalid_tokens_total", "kind" => "access").increment(1);
+        AuthError::InvalidToken
+    };
+    let claims = state.issuer.verify_access(token).map_err(|_| invalid())?;
+    if state
+        .tokens
+        .is_access_revoked(claims.jti, claims.sid)
+        .await?
+    {
+        return Err(invalid());
+    }
+    let user = users::find_in_company(&state.db, claims.company_id, claims.sub)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or_else(invalid)?;
+    let role = parse_role(&user.role)?;
+    let overrides = users::overrides(&state.db, claims.sub).await?;
+    Ok(Principal {
+        user_id: claims.sub,
+        company_id: claims.company_id,
+        role,
+        permissions: PagePermissions::effective(role, overrides),
+        session_id: claims.sid,
+        token_id: claims.jti,
+        expires_at: claims.exp,
+    })
+}

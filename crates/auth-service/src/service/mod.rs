@@ -1,0 +1,22 @@
+//! Transport-neutral operations of the auth service: HTTP handlers (and later gRPC)
+//! convert their input and call these.
+
+pub mod auth;
+pub mod users;
+
+use crate::domain::password::Passwords;
+use crate::domain::tokens::TokenIssuer;
+use crate::store::tokens::TokenStore;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything a request needs, shared by all workers.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub tokens: Arc<dyn TokenStore>,
+    pub issuer: TokenIssuer,
+    pub passwords: Passwords,
+    pub reuse_grace: Duration,
+}

@@ -1,0 +1,293 @@
+//! User management within the caller's company (page `user_management`).
+
+use super::AppState;
+use crate::domain::user::{NewUser, UserChange};
+use crate::entities::user;
+use crate::error::AuthError;
+use crate::store::{is_unique_violation, sessions, users};
+use auth_types::{CompanyId, Page, PagePermissions, Principal, Role, UserId};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+use secrecy::SecretString;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A user as clients see it (ARCHITECTURE "Resource shapes").
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: Uuid,
+    pub company_id: Uuid,
+    pub email: String,
+    pub full_name: String,
+    pub role: Role,
+    pub department: Option<String>,
+    pub is_active: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl TryFrom<user::Model> for UserView {
+    type Error = AuthError;
+
+    fn try_from(u: user::Model) -> Result<Self, AuthError> {
+        Ok(Self {
+            role: u
+                .role
+                .parse()
+                .map_err(|e| AuthError::Unexpected(anyhow::Error::new(e).context("stored role")))?,
+            id: u.id,
+            company_id: u.company_id,
+            email: u.email,
+            full_name: u.full_name,
+            department: u.department,
+            is_active: u.is_active,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        })
+    }
+}
+
+pub const MAX_LIMIT: u64 = 100;
+
+const EMAIL_TAKEN: &str = "A user with this email already exists";
+
+fn manage(principal: &Principal) -> Result<(), AuthError> {
+    Ok(principal.require_write(Page::UserManagement)?)
+}
+
+/// Only an admin may create, promote to, or change an admin account, so a page override
+/// on user management cannot become a path to full control.
+fn guard_admin(principal: &Principal, involves_admin: bool) -> Result<(), AuthError> {
+    if involves_admin && principal.role != Role::Admin {
+        return Err(AuthError::ForbiddenAction(
+            "Only admins can manage admin accounts",
+        ));
+    }
+    Ok(())
+}
+
+async fn load(state: &AppState, company: CompanyId, id: UserId) -> Result<user::Model, AuthError> {
+    users::find_in_company(&state.db, company, id)
+        .await?
+        .ok_or(AuthError::NotFound("User"))
+}
+
+pub async fn me(state: &AppState, principal: &Principal) -> Result<UserView, AuthError> {
+    load(state, principal.company_id, principal.user_id)
+        .await?
+        .try_into()
+}
+
+pub async fn list(
+    state: &AppState,
+    principal: &Principal,
+    skip: u64,
+    limit: u64,
+) -> Result<Vec<UserView>, AuthError> {
+    principal.require_page(Page::UserManagement)?;
+    users::list(&state.db, principal.company_id, skip, limit.min(MAX_LIMIT))
+        .await?
+        .into_iter()
+        .map(UserView::try_from)
+        .collect()
+}
+
+pub async fn get(
+    state: &AppState,
+    principal: &Principal,
+    id: UserId,
+) -> Result<UserView, AuthError> {
+    principal.require_page(Page::UserManagement)?;
+    load(state, principal.company_id, id).await?.try_into()
+}
+
+pub async fn create(
+    state: &AppState,
+    principal: &Principal,
+    new: NewUser,
+) -> Result<UserView, AuthError> {
+    manage(principal)?;
+    guard_admin(principal, new.role == Role::Admin)?;
+    let hash = state
+        .passwords
+        .hash(SecretString::from(new.password))
+        .await?;
+    users::insert(
+        &state.db,
+        users::InsertUser {
+            company: principal.company_id,
+            email: &new.email,
+            password_hash: hash,
+            full_name: &new.full_name,
+            department: new.department.as_deref(),
+            role: new.role,
+        },
+    )
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            AuthError::Conflict(EMAIL_TAKEN.into())
+        } else {
+            e.into()
+        }
+    })?
+    .try_into()
+}
+
+pub async fn update(
+    state: &AppState,
+    principal: &Principal,
+    id: UserId,
+    change: UserChange,
+) -> Result<UserView, AuthError> {
+    manage(principal)?;
+    let current = load(state, principal.company_id, id).await?;
+    let was_admin = current.role == Role::Admin.as_str();
+    guard_admin(principal, was_admin || change.role == Some(Role::Admin))?;
+
+    let deactivating = change.is_active == Some(false) && current.is_active;
+    let demoting = was_admin && change.role.is_some_and(|r| r != Role::Admin);
+    if deactivating && id == principal.user_id {
+        return Err(AuthError::Conflict(
+            "You cannot deactivate your own account".into(),
+        ));
+    }
+    let password_hash = match change.password {
+        Some(p) => Some(state.passwords.hash(SecretString::from(p)).await?),
+        None => None,
+    };
+
+    let txn = state.db.begin().await?;
+    if (deactivating || demoting)
+        && was_admin
+        && current.is_active
+        && users::count_active_admins(&txn, principal.company_id).await? <= 1
+    {
+        return Err(AuthError::Conflict(
+            "A company needs at least one active admin".into(),
+        ));
+    }
+    let mut model = current.into_active_model();
+    if let Some(email) = change.email {
+        model.email = Set(email.as_str().to_owned());
+    }
+    if let Some(name) = change.full_name {
+        model.full_name = Set(name);
+    }
+    if let Some(department) = change.department {
+        model.department = Set(department);
+    }
+    if let Some(role) = change.role {
+        model.role = Set(role.as_str().to_owned());
+    }
+    if let Some(active) = change.is_active {
+        model.is_active = Set(active);
+    }
+    if let Some(hash) = password_hash.clone() {
+        model.password_hash = Set(hash);
+    }
+    model.updated_at = Set(OffsetDateTime::now_utc());
+    let updated = model.update(&txn).await.map_err(|e| {
+        if is_unique_violation(&e) {
+            AuthError::Conflict(EMAIL_TAKEN.into())
+        } else {
+            e.into()
+        }
+    })?;
+    // A deactivated user, or one whose password was reset, is signed out everywhere.
+    let revoked = if deactivating || password_hash.is_some() {
+        let reason = if deactivating {
+            "user_deactivated"
+        } else {
+            "password_changed"
+        };
+        sessions::revoke_all_of_user(&txn, id, reason).await?
+    } else {
+        Vec::new()
+    };
+    txn.commit().await?;
+    for family in revoked {
+        state
+            .tokens
+            .revoke_family(family, state.issuer.refresh_ttl())
+            .await?;
+    }
+    updated.try_into()
+}
+
+pub async fn deactivate(
+    state: &AppState,
+    principal: &Principal,
+    id: UserId,
+) -> Result<(), AuthError> {
+    let change = UserChange {
+        is_active: Some(false),
+        ..UserChange::default()
+    };
+    update(state, principal, id, change).await.map(|_| ())
+}
+
+pub async fn permissions(
+    state: &AppState,
+    principal: &Principal,
+    id: UserId,
+) -> Result<PagePermissions, AuthError> {
+    let user = load(state, principal.company_id, id).await?;
+    let role: Role = user
+        .role
+        .parse()
+        .map_err(|e| AuthError::Unexpected(anyhow::Error::new(e).context("stored role")))?;
+    Ok(PagePermissions::effective(
+        role,
+        users::overrides(&state.db, id).await?,
+    ))
+}
+
+/// Applies overrides (`Some`: grant or deny; `None`: back to the role's default) in one
+/// transaction and answers with the effective map.
+pub async fn set_permissions(
+    state: &AppState,
+    principal: &Principal,
+    id: UserId,
+    changes: BTreeMap<Page, Option<bool>>,
+) -> Result<PagePermissions, AuthError> {
+    manage(principal)?;
+    let target = load(state, principal.company_id, id).await?;
+    guard_admin(principal, target.role == Role::Admin.as_str())?;
+    if id == principal.user_id && changes.get(&Page::UserManagement) == Some(&Some(false)) {
+        return Err(AuthError::Conflict(
+            "You cannot remove your own access to user management".into(),
+        ));
+    }
+    let txn = state.db.begin().await?;
+    for (page, access) in changes {
+        users::set_override(&txn, id, page, access).await?;
+    }
+    txn.commit().await?;
+    permissions(state, principal, id).await
+}
+
+/// The page map from a request body: unknown pages are a validation error.
+pub fn parse_permission_changes(
+    raw: BTreeMap<String, Option<bool>>,
+) -> Result<BTreeMap<Page, Option<bool>>, AuthError> {
+    let mut errors = Vec::new();
+    let mut changes = BTreeMap::new();
+    for (name, access) in raw {
+        match name.parse::<Page>() {
+            Ok(page) => {
+                changes.insert(page, access);
+            }
+            Err(e) => errors.push(service_runtime::http::FieldError::new(name, e.to_string())),
+        }
+    }
+    if errors.is_empty() {
+        Ok(changes)
+    } else {
+        Err(AuthError::Validation(errors))
+    }
+}

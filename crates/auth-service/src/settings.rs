@@ -1,0 +1,200 @@
+//! The auth service's settings, from the environment (TRD §8.1 names).
+
+use secrecy::{ExposeSecret, SecretString};
+use service_runtime::config::{ConfigError, Env};
+use service_runtime::http::DEFAULT_BODY_LIMIT;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The shortest signing key accepted: 256 bits.
+pub const MIN_SECRET_KEY_BYTES: usize = 32;
+
+#[derive(Debug, Clone)]
+pub enum TokenStoreSettings {
+    Redis {
+        url: SecretString,
+        key_prefix: String,
+    },
+    /// The embedded default: revocations live in this process.
+    InProcess,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub http_addr: SocketAddr,
+    pub http_workers: Option<usize>,
+    pub database_url: SecretString,
+    pub db_max_connections: u32,
+    pub token_store: TokenStoreSettings,
+    pub secret_key: SecretString,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub reuse_grace: Duration,
+    pub cors_origins: Vec<String>,
+    pub body_limit: usize,
+}
+
+/// What the one-process binary uses for whatever the environment leaves unset.
+#[derive(Debug, Clone)]
+pub struct EmbeddedDefaults {
+    pub http_addr: SocketAddr,
+    pub database_url: String,
+    pub secret_key: SecretString,
+}
+
+impl Settings {
+    /// Reads the settings. Without `embedded`, `DATABASE_URL`, `REDIS_URL` and
+    /// `SECRET_KEY` are required; with it, each one left unset takes its embedded value.
+    pub fn from_env(env: &Env, embedded: Option<EmbeddedDefaults>) -> Result<Self, ConfigError> {
+        if let Some(alg) = env.get("ALGORITHM")
+            && alg != "HS256"
+        {
+            return Err(ConfigError::invalid(
+                "ALGORITHM",
+                format!("'{alg}': only HS256 is supported"),
+            ));
+        }
+        let (database_url, token_store, secret_key, default_addr) = match embedded {
+            None => (
+                env.required("DATABASE_URL")?.to_owned(),
+                Some(env.required("REDIS_URL")?.to_owned()),
+                SecretString::from(env.required("SECRET_KEY")?.to_owned()),
+                SocketAddr::from(([0, 0, 0, 0], 8000)),
+            ),
+            Some(d) => (
+                env.get("DATABASE_URL")
+                    .map_or(d.database_url, str::to_owned),
+                env.get("REDIS_URL").map(str::to_owned),
+                env.get("SECRET_KEY")
+                    .map_or(d.secret_key, |k| SecretString::from(k.to_owned())),
+                d.http_addr,
+            ),
+        };
+        if secret_key.expose_secret().len() < MIN_SECRET_KEY_BYTES {
+            return Err(ConfigError::invalid(
+                "SECRET_KEY",
+                format!("must be at least {MIN_SECRET_KEY_BYTES} bytes long"),
+            ));
+        }
+        let token_store = match token_store {
+            Some(url) => TokenStoreSettings::Redis {
+                url: SecretString::from(url),
+                key_prefix: env.get("REDIS_KEY_PREFIX").unwrap_or("aip:").to_owned(),
+            },
+            None => TokenStoreSettings::InProcess,
+        };
+        let access_minutes: u64 = env.parse_or("ACCESS_TOKEN_EXPIRE_MINUTES", 15)?;
+        let refresh_days: u64 = env.parse_or("REFRESH_TOKEN_EXPIRE_DAYS", 7)?;
+        if access_minutes == 0 {
+            return Err(ConfigError::invalid(
+                "ACCESS_TOKEN_EXPIRE_MINUTES",
+                "must be at least 1",
+            ));
+        }
+        if refresh_days == 0 {
+            return Err(ConfigError::invalid(
+                "REFRESH_TOKEN_EXPIRE_DAYS",
+                "must be at least 1",
+            ));
+        }
+        let body_limit = env.parse_or("MAX_BODY_BYTES", DEFAULT_BODY_LIMIT)?;
+        if body_limit < 1024 {
+            return Err(ConfigError::invalid(
+                "MAX_BODY_BYTES",
+                "must be at least 1024",
+            ));
+        }
+        Ok(Self {
+            http_addr: env.parse_or("AUTH_HTTP_ADDR", default_addr)?,
+            http_workers: match env.get("HTTP_WORKERS") {
+                None => None,
+                Some(_) => match env.parse_or("HTTP_WORKERS", 1usize)? {
+                    n @ 1..=512 => Some(n),
+                    _ => return Err(ConfigError::invalid("HTTP_WORKERS", "must be 1 to 512")),
+                },
+            },
+            database_url: SecretString::from(database_url),
+            db_max_connections: env.parse_or("DB_MAX_CONNECTIONS", 10)?,
+            token_store,
+            secret_key,
+            access_ttl: Duration::from_secs(access_minutes * 60),
+            refresh_ttl: Duration::from_secs(refresh_days * 86_400),
+            reuse_grace: Duration::from_secs(env.parse_or("REFRESH_REUSE_GRACE_SECONDS", 5)?),
+            cors_origins: env.list("CORS_ORIGINS")?,
+            body_limit,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    fn production(extra: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut pairs = vec![
+            ("DATABASE_URL", "postgres://db/x"),
+            ("REDIS_URL", "redis://r"),
+            ("SECRET_KEY", KEY),
+        ];
+        pairs.extend_from_slice(extra);
+        Settings::from_env(&Env::from_pairs(pairs), None)
+    }
+
+    #[test]
+    fn production_needs_every_backend_and_names_the_missing_one() {
+        let err = Settings::from_env(&Env::from_pairs([("DATABASE_URL", "postgres://x")]), None)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::Missing {
+                name: "REDIS_URL".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_short_secret_key_is_refused() {
+        let err = production(&[("SECRET_KEY", "too-short")]).unwrap_err();
+        assert!(err.to_string().contains("SECRET_KEY"), "{err}");
+    }
+
+    #[test]
+    fn defaults_follow_the_trd() {
+        let s = production(&[]).unwrap();
+        assert_eq!(s.access_ttl, Duration::from_secs(900));
+        assert_eq!(s.refresh_ttl, Duration::from_secs(604_800));
+        assert_eq!(s.reuse_grace, Duration::from_secs(5));
+        assert_eq!(s.http_addr.port(), 8000);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (name, value) in [
+            ("ACCESS_TOKEN_EXPIRE_MINUTES", "x"),
+            ("ACCESS_TOKEN_EXPIRE_MINUTES", "0"),
+            ("REFRESH_REUSE_GRACE_SECONDS", "-1"),
+            ("AUTH_HTTP_ADDR", "nowhere"),
+            ("ALGORITHM", "RS256"),
+            ("HTTP_WORKERS", "0"),
+            ("HTTP_WORKERS", "513"),
+            ("CORS_ORIGINS", "[broken"),
+        ] {
+            let err = production(&[(name, value)]).unwrap_err();
+            assert!(err.to_string().contains(name), "{name}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_embedded_default_fills_what_is_unset() {
+        let d = EmbeddedDefaults {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            database_url: "sqlite://x.db?mode=rwc".into(),
+            secret_key: SecretString::from(KEY.to_owned()),
+        };
+        let s = Settings::from_env(&Env::default(), Some(d)).unwrap();
+        assert!(matches!(s.token_store, TokenStoreSettings::InProcess));
+        assert_eq!(s.database_url.expose_secret(), "sqlite://x.db?mode=rwc");
+    }
+}

@@ -1,0 +1,30 @@
+//! Companies (tenants).
+
+use crate::entities::company;
+use auth_types::CompanyId;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+};
+use time::OffsetDateTime;
+
+pub async fn find_by_name(
+    db: &impl ConnectionTrait,
+    name: &str,
+) -> Result<Option<company::Model>, DbErr> {
+    company::Entity::find()
+        .filter(company::Column::Name.eq(name))
+        .one(db)
+        .await
+}
+
+pub async fn insert(db: &impl ConnectionTrait, name: &str) -> Result<company::Model, DbErr> {
+    let now = OffsetDateTime::now_utc();
+    company::ActiveModel {
+        id: Set(CompanyId::new().into()),
+        name: Set(name.to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+}

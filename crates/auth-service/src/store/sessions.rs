@@ -1,0 +1,98 @@
+//! The record of login sessions (refresh-token families): who, from where, when last
+//! used, and whether and why revoked.
+
+use crate::entities::session;
+use auth_types::{CompanyId, SessionId, UserId};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    Set,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub struct NewSession<'a> {
+    pub id: SessionId,
+    pub user: UserId,
+    pub company: CompanyId,
+    pub user_agent: Option<&'a str>,
+    pub ip_address: Option<&'a str>,
+    pub expires_at: OffsetDateTime,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, s: NewSession<'_>) -> Result<(), DbErr> {
+    let now = OffsetDateTime::now_utc();
+    session::ActiveModel {
+        id: Set(s.id.into()),
+        user_id: Set(s.user.into()),
+        company_id: Set(s.company.into()),
+        user_agent: Set(s.user_agent.map(|ua| ua.chars().take(512).collect())),
+        ip_address: Set(s.ip_address.map(|ip| ip.chars().take(64).collect())),
+        created_at: Set(now),
+        last_used_at: Set(now),
+        expires_at: Set(s.expires_at),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+    }
+    .insert(db)
+    .await
+    .map(|_| ())
+}
+
+pub async fn touch(
+    db: &impl ConnectionTrait,
+    id: SessionId,
+    expires_at: OffsetDateTime,
+) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::LastUsedAt,
+            Expr::value(OffsetDateTime::now_utc()),
+        )
+        .col_expr(session::Column::ExpiresAt, Expr::value(expires_at))
+        .filter(session::Column::Id.eq(Uuid::from(id)))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+pub async fn revoke(db: &impl ConnectionTrait, id: SessionId, reason: &str) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::RevokedAt,
+            Expr::value(OffsetDateTime::now_utc()),
+        )
+        .col_expr(session::Column::RevokedReason, Expr::value(reason))
+        .filter(session::Column::Id.eq(Uuid::from(id)))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Revokes every open session of a user; gives their ids, so the token store can
+/// revoke the families too.
+pub async fn revoke_all_of_user(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    reason: &str,
+) -> Result<Vec<SessionId>, DbErr> {
+    let open: Vec<Uuid> = session::Entity::find()
+        .select_only()
+        .column(session::Column::Id)
+        .filter(session::Column::UserId.eq(Uuid::from(user)))
+        .filter(session::Column::RevokedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::RevokedAt,
+            Expr::value(OffsetDateTime::now_utc()),
+        )
+        .col_expr(session::Column::RevokedReason, Expr::value(reason))
+        .filter(session::Column::Id.is_in(open.clone()))
+        .exec(db)
+        .await?;
+    Ok(open.into_iter().map(SessionId::from).collect())
+}

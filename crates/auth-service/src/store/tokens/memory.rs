@@ -1,0 +1,265 @@
+//! The in-process token store of the embedded default. Same state machine as the Redis
+//! Lua script; a mutex makes each operation atomic.
+
+use super::{RotateOutcome, Rotation, StoreError, TokenStore};
+use auth_types::{SessionId, TokenId};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+struct Family {
+    current: TokenId,
+    revoked: bool,
+    expires: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    families: HashMap<SessionId, Family>,
+    /// Rotated refresh tokens: when they were rotated, until when to remember them.
+    rotated: HashMap<TokenId, (Instant, Instant)>,
+    denied: HashMap<TokenId, Instant>,
+    last_sweep: Option<Instant>,
+}
+
+impl State {
+    /// Drops expired entries at most once a minute, so memory follows live sessions.
+    fn sweep(&mut self, now: Instant) {
+        if self
+            .last_sweep
+            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(60))
+        {
+            return;
+        }
+        self.last_sweep = Some(now);
+        self.families.retain(|_, f| f.expires > now);
+        self.rotated.retain(|_, (_, until)| *until > now);
+        self.denied.retain(|_, until| *until > now);
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryTokenStore {
+    state: Mutex<State>,
+}
+
+impl MemoryTokenStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State, Instant) -> T) -> Result<T, StoreError> {
+        let now = Instant::now();
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| StoreError("in-process token store is poisoned".into()))?;
+        state.sweep(now);
+        Ok(f(&mut state, now))
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenStore for MemoryTokenStore {
+    async fn begin_family(
+        &self,
+        family: SessionId,
+        first: TokenId,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.with(|s, now| {
+            s.families.insert(
+                family,
+                Family {
+                    current: first,
+                    revoked: false,
+                    expires: now + ttl,
+                },
+            );
+        })
+    }
+
+    async fn rotate(&self, r: Rotation) -> Result<RotateOutcome, StoreError> {
+        self.with(|s, now| {
+            let Some(fam) = s.families.get_mut(&r.family).filter(|f| f.expires > now) else {
+                return RotateOutcome::Unknown;
+            };
+            if fam.revoked {
+                return RotateOutcome::Revoked;
+            }
+            if fam.current == r.presented {
+                fam.current = r.next;
+                fam.expires = now + r.ttl;
+                s.rotated.insert(r.presented, (now, now + r.ttl));
+                return RotateOutcome::Rotated;
+            }
+            match s.rotated.get(&r.presented) {
+                Some((at, _)) if now.duration_since(*at) <= r.grace => {
+                    RotateOutcome::RecentlyRotated
+                }
+                Some(_) => {
+                    fam.revoked = true;
+                    RotateOutcome::ReuseDetected
+                }
+                None => RotateOutcome::Unknown,
+            }
+        })
+    }
+
+    async fn revoke_family(&self, family: SessionId, ttl: Duration) -> Result<(), StoreError> {
+        self.with(|s, now| {
+            let fam = s.families.entry(family).or_insert(Family {
+                current: TokenId::new(),
+                revoked: true,
+                expires: now + ttl,
+            });
+            fam.revoked = true;
+        })
+    }
+
+    async fn deny_access_token(&self, jti: TokenId, ttl: Duration) -> Result<(), StoreError> {
+        self.with(|s, now| {
+            s.denied.insert(jti, now + ttl);
+        })
+    }
+
+    async fn is_access_revoked(&self, jti: TokenId, family: SessionId) -> Result<bool, StoreError> {
+        self.with(|s, now| {
+            let denied = s.denied.get(&jti).is_some_and(|until| *until > now);
+            let family_ok = s
+                .families
+                .get(&family)
+                .is_some_and(|f| !f.revoked && f.expires > now);
+            denied || !family_ok
+        })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with(|_, _| ())
+    }
+
+    fn name(&self) -> &'static str {
+        "token-store"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TTL: Duration = Duration::from_secs(60);
+
+    fn rotation(family: SessionId, presented: TokenId, grace: Duration) -> Rotation {
+        Rotation {
+            family,
+            presented,
+            next: TokenId::new(),
+            grace,
+            ttl: TTL,
+        }
+    }
+
+    #[tokio::test]
+    async fn rotation_follows_the_state_machine() {
+        let store = MemoryTokenStore::new();
+        let (family, first) = (SessionId::new(), TokenId::new());
+        store.begin_family(family, first, TTL).await.unwrap();
+
+        let r1 = rotation(family, first, Duration::from_secs(5));
+        assert_eq!(store.rotate(r1).await.unwrap(), RotateOutcome::Rotated);
+        assert_eq!(
+            store
+                .rotate(rotation(family, first, Duration::from_secs(5)))
+                .await
+                .unwrap(),
+            RotateOutcome::RecentlyRotated
+        );
+        assert_eq!(
+            store
+                .rotate(rotation(family, TokenId::new(), Duration::from_secs(5)))
+                .await
+                .unwrap(),
+            RotateOutcome::Unknown
+        );
+        assert_eq!(
+            store
+                .rotate(rotation(SessionId::new(), first, Duration::from_secs(5)))
+                .await
+                .unwrap(),
+            RotateOutcome::Unknown
+        );
+
+        assert_eq!(
+            store
+                .rotate(rotation(family, first, Duration::ZERO))
+                .await
+                .unwrap(),
+            RotateOutcome::ReuseDetected
+        );
+        assert_eq!(
+            store
+                .rotate(rotation(family, r1.next, Duration::ZERO))
+                .await
+                .unwrap(),
+            RotateOutcome::Revoked
+        );
+        assert!(
+            store
+                .is_access_revoked(TokenId::new(), family)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn access_tokens_are_revoked_one_by_one_or_with_their_family() {
+        let store = MemoryTokenStore::new();
+        let family = SessionId::new();
+        store
+            .begin_family(family, TokenId::new(), TTL)
+            .await
+            .unwrap();
+        let (kept, denied) = (TokenId::new(), TokenId::new());
+        store.deny_access_token(denied, TTL).await.unwrap();
+        assert!(!store.is_access_revoked(kept, family).await.unwrap());
+        assert!(store.is_access_revoked(denied, family).await.unwrap());
+        // An unknown family fails closed.
+        assert!(
+            store
+                .is_access_revoked(kept, SessionId::new())
+                .await
+                .unwrap()
+        );
+        store.revoke_family(family, TTL).await.unwrap();
+        assert!(store.is_access_revoked(kept, family).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn entries_expire_with_their_ttl() {
+        let store = MemoryTokenStore::new();
+        let (family, first) = (SessionId::new(), TokenId::new());
+        store
+            .begin_family(family, first, Duration::from_millis(10))
+            .await
+            .unwrap();
+        let jti = TokenId::new();
+        store
+            .deny_access_token(jti, Duration::from_millis(10))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert_eq!(
+            store
+                .rotate(rotation(family, first, Duration::ZERO))
+                .await
+                .unwrap(),
+            RotateOutcome::Unknown
+        );
+        {
+            let mut state = store.state.lock().unwrap();
+            state.last_sweep = None;
+            state.sweep(Instant::now());
+            assert!(state.families.is_empty() && state.denied.is_empty());
+        }
+    }
+}

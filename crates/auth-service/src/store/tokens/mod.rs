@@ -1,0 +1,75 @@
+//! The token store: which refresh token is current in each session family, which were
+//! rotated and when, which families and access tokens are revoked. One trait, two
+//! implementations: Redis for deployments, in-process for the embedded default.
+
+mod memory;
+mod redis_store;
+
+pub use memory::MemoryTokenStore;
+pub use redis_store::RedisTokenStore;
+
+use auth_types::{SessionId, TokenId};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+#[error("token store: {0}")]
+pub struct StoreError(pub String);
+
+/// A request to replace the presented refresh token of a family by the next one.
+#[derive(Debug, Clone, Copy)]
+pub struct Rotation {
+    pub family: SessionId,
+    pub presented: TokenId,
+    pub next: TokenId,
+    /// How long after its rotation a token is only refused rather than treated as stolen.
+    pub grace: Duration,
+    /// How long the family lives from now (the new refresh token's lifetime).
+    pub ttl: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// The presented token was current; `next` is current now.
+    Rotated,
+    /// The presented token was rotated moments ago (a retry or a second tab): refused,
+    /// nothing revoked.
+    RecentlyRotated,
+    /// The presented token was rotated longer ago than the grace window: someone replays
+    /// it. The whole family is now revoked.
+    ReuseDetected,
+    /// The family was revoked (logout, reuse, deactivation).
+    Revoked,
+    /// Neither the family nor the token is known (expired, or never issued here).
+    Unknown,
+}
+
+#[async_trait::async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Records the first refresh token of a new family.
+    async fn begin_family(
+        &self,
+        family: SessionId,
+        first: TokenId,
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
+
+    /// Atomically rotates, detecting reuse. Of concurrent calls with one token exactly
+    /// one sees `Rotated`.
+    async fn rotate(&self, rotation: Rotation) -> Result<RotateOutcome, StoreError>;
+
+    /// Revokes a family: none of its refresh or access tokens is accepted afterwards.
+    async fn revoke_family(&self, family: SessionId, ttl: Duration) -> Result<(), StoreError>;
+
+    /// Denies one access token until it would have expired anyway.
+    async fn deny_access_token(&self, jti: TokenId, ttl: Duration) -> Result<(), StoreError>;
+
+    /// Whether an access token may no longer be used: denied itself, or its family is
+    /// revoked or unknown (fail closed when the store lost the family).
+    async fn is_access_revoked(&self, jti: TokenId, family: SessionId) -> Result<bool, StoreError>;
+
+    /// Whether the store answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The name operators know the store by, for readiness reports.
+    fn name(&self) -> &'static str;
+}

@@ -1,0 +1,174 @@
+//! The Redis token store. Rotation runs as one Lua script, so the check of the current
+//! token and its replacement are atomic across every auth replica; every key has a TTL,
+//! so nothing outlives the token it is about.
+
+use super::{RotateOutcome, Rotation, StoreError, TokenStore};
+use auth_types::{SessionId, TokenId};
+use deadpool_redis::{Config, Pool, Runtime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// KEYS[1] family hash {current, revoked}; KEYS[2] the rotated-token marker.
+/// ARGV: presented jti, next jti, now (ms), grace (ms), ttl (s).
+const ROTATE: &str = r"
+local current = redis.call('HGET', KEYS[1], 'current')
+if not current then return 'unknown' end
+if redis.call('HGET', KEYS[1], 'revoked') == '1' then return 'revoked' end
+if current == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'current', ARGV[2])
+  redis.call('EXPIRE', KEYS[1], ARGV[5])
+  redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[5])
+  return 'rotated'
+end
+local rotated_at = redis.call('GET', KEYS[2])
+if not rotated_at then return 'unknown' end
+if tonumber(ARGV[3]) - tonumber(rotated_at) <= tonumber(ARGV[4]) then return 'grace' end
+redis.call('HSET', KEYS[1], 'revoked', '1')
+return 'reuse'
+";
+
+pub struct RedisTokenStore {
+    pool: Pool,
+    prefix: String,
+    rotate: redis::Script,
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+fn ttl_secs(ttl: Duration) -> u64 {
+    ttl.as_secs().max(1)
+}
+
+impl RedisTokenStore {
+    /// `prefix` namespaces every key (one per deployment, or per test).
+    pub fn new(url: &str, prefix: impl Into<String>) -> Result<Self, StoreError> {
+        let pool = Config::from_url(url)
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(err)?;
+        Ok(Self {
+            pool,
+            prefix: prefix.into(),
+            rotate: redis::Script::new(ROTATE),
+        })
+    }
+
+    async fn conn(&self) -> Result<deadpool_redis::Connection, StoreError> {
+        self.pool.get().await.map_err(err)
+    }
+
+    fn family_key(&self, family: SessionId) -> String {
+        format!("{}rt:fam:{family}", self.prefix)
+    }
+
+    fn rotated_key(&self, jti: TokenId) -> String {
+        format!("{}rt:used:{jti}", self.prefix)
+    }
+
+    fn denied_key(&self, jti: TokenId) -> String {
+        format!("{}at:deny:{jti}", self.prefix)
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenStore for RedisTokenStore {
+    async fn begin_family(
+        &self,
+        family: SessionId,
+        first: TokenId,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let key = self.family_key(family);
+        let mut conn = self.conn().await?;
+        redis::pipe()
+            .atomic()
+            .hset_multiple(
+                &key,
+                &[("current", first.to_string()), ("revoked", "0".to_owned())],
+            )
+            .ignore()
+            .expire(&key, i64::try_from(ttl_secs(ttl)).unwrap_or(i64::MAX))
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(err)
+    }
+
+    async fn rotate(&self, r: Rotation) -> Result<RotateOutcome, StoreError> {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_err(err)?
+            .as_millis();
+        let mut conn = self.conn().await?;
+        let outcome: String = self
+            .rotate
+            .key(self.family_key(r.family))
+            .key(self.rotated_key(r.presented))
+            .arg(r.presented.to_string())
+            .arg(r.next.to_string())
+            .arg(now_ms.to_string())
+            .arg(r.grace.as_millis().to_string())
+            .arg(ttl_secs(r.ttl))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(err)?;
+        match outcome.as_str() {
+            "rotated" => Ok(RotateOutcome::Rotated),
+            "grace" => Ok(RotateOutcome::RecentlyRotated),
+            "reuse" => Ok(RotateOutcome::ReuseDetected),
+            "revoked" => Ok(RotateOutcome::Revoked),
+            "unknown" => Ok(RotateOutcome::Unknown),
+            other => Err(StoreError(format!("unexpected rotation answer '{other}'"))),
+        }
+    }
+
+    async fn revoke_family(&self, family: SessionId, ttl: Duration) -> Result<(), StoreError> {
+        let key = self.family_key(family);
+        let mut conn = self.conn().await?;
+        redis::pipe()
+            .atomic()
+            .hset(&key, "revoked", "1")
+            .ignore()
+            .expire(&key, i64::try_from(ttl_secs(ttl)).unwrap_or(i64::MAX))
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(err)
+    }
+
+    async fn deny_access_token(&self, jti: TokenId, ttl: Duration) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        redis::cmd("SET")
+            .arg(self.denied_key(jti))
+            .arg("1")
+            .arg("EX")
+            .arg(ttl_secs(ttl))
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(err)
+    }
+
+    async fn is_access_revoked(&self, jti: TokenId, family: SessionId) -> Result<bool, StoreError> {
+        let mut conn = self.conn().await?;
+        let (denied, revoked): (bool, Option<String>) = redis::pipe()
+            .exists(self.denied_key(jti))
+            .hget(self.family_key(family), "revoked")
+            .query_async(&mut conn)
+            .await
+            .map_err(err)?;
+        Ok(denied || revoked.as_deref() != Some("0"))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+}

@@ -1,0 +1,167 @@
+//! Users and their page overrides. Every query that a client's request drives is
+//! scoped to the caller's company.
+
+use crate::domain::Email;
+use crate::entities::{user, user_page_access};
+use auth_types::{CompanyId, Page, Role, UserId};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub struct InsertUser<'a> {
+    pub company: CompanyId,
+    pub email: &'a Email,
+    pub password_hash: String,
+    pub full_name: &'a str,
+    pub department: Option<&'a str>,
+    pub role: Role,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, u: InsertUser<'_>) -> Result<user::Model, DbErr> {
+    let now = OffsetDateTime::now_utc();
+    user::ActiveModel {
+        id: Set(UserId::new().into()),
+        company_id: Set(u.company.into()),
+        email: Set(u.email.as_str().to_owned()),
+        password_hash: Set(u.password_hash),
+        full_name: Set(u.full_name.to_owned()),
+        department: Set(u.department.map(str::to_owned)),
+        role: Set(u.role.as_str().to_owned()),
+        is_active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn find_by_email(
+    db: &impl ConnectionTrait,
+    email: &Email,
+) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await
+}
+
+/// The user, only if it belongs to `company`: another tenant's id is "not found".
+pub async fn find_in_company(
+    db: &impl ConnectionTrait,
+    company: CompanyId,
+    id: UserId,
+) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find_by_id(Uuid::from(id))
+        .filter(user::Column::CompanyId.eq(Uuid::from(company)))
+        .one(db)
+        .await
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    company: CompanyId,
+    skip: u64,
+    limit: u64,
+) -> Result<Vec<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::CompanyId.eq(Uuid::from(company)))
+        .order_by_asc(user::Column::CreatedAt)
+        .order_by_asc(user::Column::Id)
+        .offset(skip)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+pub async fn count_active_admins(
+    db: &impl ConnectionTrait,
+    company: CompanyId,
+) -> Result<u64, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::CompanyId.eq(Uuid::from(company)))
+        .filter(user::Column::Role.eq(Role::Admin.as_str()))
+        .filter(user::Column::IsActive.eq(true))
+        .count(db)
+        .await
+}
+
+pub async fn set_password_hash(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    hash: String,
+) -> Result<(), DbErr> {
+    user::ActiveModel {
+        id: Set(id.into()),
+        password_hash: Set(hash),
+        updated_at: Set(OffsetDateTime::now_utc()),
+        ..Default::default()
+    }
+    .update(db)
+    .await
+    .map(|_| ())
+}
+
+pub async fn update(
+    db: &impl ConnectionTrait,
+    model: user::ActiveModel,
+) -> Result<user::Model, DbErr> {
+    model.update(db).await
+}
+
+pub async fn overrides(db: &impl ConnectionTrait, id: UserId) -> Result<Vec<(Page, bool)>, DbErr> {
+    let rows = user_page_access::Entity::find()
+        .filter(user_page_access::Column::UserId.eq(Uuid::from(id)))
+        .all(db)
+        .await?;
+    // A page name this build does not know (written by a newer one) is ignored.
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| r.page_name.parse().ok().map(|p| (p, r.has_access)))
+        .collect())
+}
+
+/// Sets (`Some`) or drops (`None`) the override of one page.
+pub async fn set_override(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    page: Page,
+    access: Option<bool>,
+) -> Result<(), DbErr> {
+    let by_page = sea_orm::Condition::all()
+        .add(user_page_access::Column::UserId.eq(Uuid::from(id)))
+        .add(user_page_access::Column::PageName.eq(page.as_str()));
+    let Some(has_access) = access else {
+        user_page_access::Entity::delete_many()
+            .filter(by_page)
+            .exec(db)
+            .await?;
+        return Ok(());
+    };
+    let now = OffsetDateTime::now_utc();
+    user_page_access::Entity::insert(user_page_access::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(id.into()),
+        page_name: Set(page.as_str().to_owned()),
+        has_access: Set(has_access),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            user_page_access::Column::UserId,
+            user_page_access::Column::PageName,
+        ])
+        .update_columns([
+            user_page_access::Column::HasAccess,
+            user_page_access::Column::UpdatedAt,
+        ])
+        .to_owned(),
+    )
+    .exec(db)
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,192 @@
+use crate::helpers::*;
+use reqwest::StatusCode;
+use std::time::Duration;
+
+#[tokio::test]
+async fn refresh_token_valid_rotates_the_pair() {
+    let app = spawn_app().await;
+    let first = app.admin_tokens().await;
+    let res = app.refresh(&first.refresh).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let second = tokens_of(body(res).await);
+    assert_ne!(second.refresh, first.refresh);
+    assert_ne!(second.access, first.access);
+    assert!(cookie.starts_with(&format!("refresh_token={};", second.refresh)));
+    assert_eq!(
+        app.get("/api/v1/users/me", &second.access).await.status(),
+        StatusCode::OK
+    );
+    // The new refresh token works in turn.
+    assert_eq!(app.refresh(&second.refresh).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn refresh_reads_the_cookie_when_the_body_has_no_token() {
+    let app = spawn_app().await;
+    let first = app.admin_tokens().await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/refresh"))
+        .header("cookie", format!("refresh_token={}", first.refresh))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/refresh"))
+        .header("cookie", "refresh_token=garbage")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        assert_error(res, StatusCode::UNAUTHORIZED).await,
+        "Invalid refresh token"
+    );
+}
+
+#[tokio::test]
+async fn a_rotated_token_within_the_grace_window_is_only_refused() {
+    let app = spawn_app().await;
+    let first = app.admin_tokens().await;
+    let second = tokens_of(body(app.refresh(&first.refresh).await).await);
+    let again = app.refresh(&first.refresh).await;
+    assert_eq!(
+        assert_error(again, StatusCode::UNAUTHORIZED).await,
+        "Invalid refresh token"
+    );
+    // Nothing was revoked: the current token and its access token still work.
+    assert_eq!(
+        app.get("/api/v1/users/me", &second.access).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(app.refresh(&second.refresh).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn refresh_with_a_rotated_token_after_the_grace_window_revokes_the_whole_family() {
+    let app = spawn_app_with(&[("REFRESH_REUSE_GRACE_SECONDS", "0")]).await;
+    let first = app.admin_tokens().await;
+    let other_session = app.admin_tokens().await;
+    let second = tokens_of(body(app.refresh(&first.refresh).await).await);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    let replay = app.refresh(&first.refresh).await;
+    assert_eq!(
+        assert_error(replay, StatusCode::UNAUTHORIZED).await,
+        "Invalid refresh token"
+    );
+    // The thief's copy and the victim's current tokens are all dead now.
+    assert_eq!(
+        app.refresh(&second.refresh).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/v1/users/me", &second.access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Another session of the same user is untouched.
+    assert_eq!(
+        app.get("/api/v1/users/me", &other_session.access)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("auth_refresh_reuse_detected_total"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_with_one_token_let_exactly_one_through() {
+    let app = spawn_app().await;
+    let first = app.admin_tokens().await;
+    let attempts = (0..12).map(|_| app.refresh(&first.refresh));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.status())
+        .collect();
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(ok, 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED)
+    );
+}
+
+#[tokio::test]
+async fn refresh_token_expired_is_refused() {
+    let app = spawn_app().await;
+    let first = app.admin_tokens().await;
+    let mut claims = crate::tokens::claims_of(&first.refresh);
+    claims["exp"] = serde_json::json!(claims["iat"].as_i64().unwrap() - 10);
+    let expired = crate::tokens::sign(&claims, SECRET);
+    let res = app.refresh(&expired).await;
+    assert_eq!(
+        assert_error(res, StatusCode::UNAUTHORIZED).await,
+        "Invalid refresh token"
+    );
+}
+
+#[tokio::test]
+async fn an_access_token_is_not_a_refresh_token_and_garbage_is_refused() {
+    let app = spawn_app().await;
+    let tokens = app.admin_tokens().await;
+    for bad in [tokens.access.as_str(), "garbage", ""] {
+        let res = app.refresh(bad).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{bad}");
+    }
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/refresh"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        assert_error(res, StatusCode::UNAUTHORIZED).await,
+        "Invalid refresh token"
+    );
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/refresh"))
+        .header("content-type", "application/json")
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::BAD_REQUEST).await;
+}
+
+#[tokio::test]
+async fn a_deactivated_users_refresh_token_stops_working() {
+    let app = spawn_app().await;
+    let (id, user) = app.user_with_role("agent").await;
+    let admin = app.admin_tokens().await;
+    let res = app
+        .send_json(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/users/{id}"),
+            &admin.access,
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.refresh(&user.refresh).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}

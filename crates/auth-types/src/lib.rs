@@ -1,0 +1,12 @@
+//! The vocabulary every service shares about who is calling: ids, roles, pages, the
+//! permission matrix, token claims and the authenticated principal.
+
+mod claims;
+mod ids;
+mod permissions;
+mod principal;
+
+pub use claims::{AccessClaims, RefreshClaims, TokenKind};
+pub use ids::{CompanyId, SessionId, TokenId, UserId};
+pub use permissions::{Page, PagePermissions, Role, UnknownName};
+pub use principal::{AccessDenied, Principal};

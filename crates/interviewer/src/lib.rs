@@ -1,0 +1,159 @@
+//! Every service of the platform in one process, on the embedded default: SQLite
+//! instead of PostgreSQL, in-process token store instead of Redis, unless the
+//! environment names the real ones. This is what a newcomer runs first.
+
+use anyhow::Context;
+use auth_service::bootstrap::{AdminSpec, Outcome, ensure_admin};
+use auth_service::{Application, EmbeddedDefaults, Settings, db};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use service_runtime::config::Env;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_DATA_DIR: &str = ".interviewer";
+pub const DEFAULT_COMPANY: &str = "Demo Company";
+pub const DEFAULT_ADMIN_EMAIL: &str = "admin@demo.example";
+pub const DEFAULT_ADMIN_PASSWORD: &str = "Interviewer1";
+
+/// How to sign in to the demo company, printed at start-up.
+#[derive(Debug, Clone)]
+pub struct DemoLogin {
+    pub email: String,
+    pub password: SecretString,
+    /// False when the account existed already (its password may have been changed).
+    pub created: bool,
+}
+
+pub struct Platform {
+    pub auth: Application,
+    pub demo: DemoLogin,
+    pub data_dir: PathBuf,
+}
+
+impl Platform {
+    pub async fn build(env: &Env) -> anyhow::Result<Self> {
+        let data_dir = PathBuf::from(env.get("INTERVIEWER_DATA_DIR").unwrap_or(DEFAULT_DATA_DIR));
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("creating INTERVIEWER_DATA_DIR {}", data_dir.display()))?;
+        let secret_key = match env.get("SECRET_KEY") {
+            Some(k) => SecretString::from(k.to_owned()),
+            None => load_or_create_key(&data_dir.join("secret_key"))?,
+        };
+        let defaults = EmbeddedDefaults {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            database_url: format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("interviewer.db").display()
+            ),
+            secret_key,
+        };
+        let settings = Settings::from_env(env, Some(defaults))?;
+        let conn = db::connect(
+            settings.database_url.expose_secret(),
+            settings.db_max_connections,
+        )
+        .await
+        .context("opening the database")?;
+        db::migrate(&conn).await.context("migrating the database")?;
+
+        let email = env
+            .get("DEMO_ADMIN_EMAIL")
+            .unwrap_or(DEFAULT_ADMIN_EMAIL)
+            .to_owned();
+        let password = SecretString::from(
+            env.get("DEMO_ADMIN_PASSWORD")
+                .unwrap_or(DEFAULT_ADMIN_PASSWORD)
+                .to_owned(),
+        );
+        let outcome = ensure_admin(
+            &conn,
+            AdminSpec {
+                company: env
+                    .get("DEMO_COMPANY")
+                    .unwrap_or(DEFAULT_COMPANY)
+                    .to_owned(),
+                email: email.clone(),
+                full_name: "Demo Admin".to_owned(),
+                password: password.clone(),
+            },
+        )
+        .await
+        .context(
+            "creating the demo company (DEMO_COMPANY, DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)",
+        )?;
+
+        let auth = Application::build_with_db(settings, conn).await?;
+        Ok(Self {
+            auth,
+            demo: DemoLogin {
+                email,
+                password,
+                created: matches!(outcome, Outcome::Created { .. }),
+            },
+            data_dir,
+        })
+    }
+
+    /// What to tell the person who just started it.
+    pub fn banner(&self) -> String {
+        let port = self.auth.port();
+        let password_line = if self.demo.created {
+            format!("password: {}", self.demo.password.expose_secret())
+        } else {
+            "password: as set when the account was created (DEMO_ADMIN_PASSWORD)".to_owned()
+        };
+        format!(
+            "AI Interviewer Platform (embedded default; data in {dir})\n\
+             auth      http://127.0.0.1:{port}   docs: http://127.0.0.1:{port}/docs\n\
+             sign in:  {email}  {password_line}\n\
+             try:      curl -s -X POST http://127.0.0.1:{port}/api/v1/auth/login \\\n\
+             \x20           -H 'Content-Type: application/json' \\\n\
+             \x20           -d '{{\"email\":\"{email}\",\"password\":\"<password>\"}}'",
+            dir = self.data_dir.display(),
+            email = self.demo.email,
+        )
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.auth.run_until_stopped().await
+    }
+}
+
+/// The embedded default keeps its own signing key across restarts (sessions, held in
+/// process, do not survive one: after a restart everyone signs in again).
+fn load_or_create_key(path: &Path) -> anyhow::Result<SecretString> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let key = existing.trim().to_owned();
+        if key.len() >= auth_service::settings::MIN_SECRET_KEY_BYTES {
+            return Ok(SecretString::from(key));
+        }
+    }
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    let key = URL_SAFE_NO_PAD.encode(bytes);
+    write_private(path, &key)
+        .with_context(|| format!("writing the signing key to {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a signing key for the embedded default (set SECRET_KEY to use your own)");
+    Ok(SecretString::from(key))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}

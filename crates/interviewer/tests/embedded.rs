@@ -1,0 +1,358 @@
+//! The embedded default (SQLite file, in-process token store) through the same HTTP
+//! contract as the production suite: fewer cases, the same assertions.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+use interviewer::{DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, Platform};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use service_runtime::config::Env;
+use std::path::{Path, PathBuf};
+
+struct Embedded {
+    base: String,
+    client: Client,
+}
+
+fn data_dir() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "interviewer-test-{}",
+        uuid::Uuid::new_v4().simple()
+    ))
+}
+
+async fn start_in(dir: &Path, extra: &[(&str, &str)]) -> (Embedded, Platform) {
+    let mut pairs = vec![
+        ("INTERVIEWER_DATA_DIR".to_owned(), dir.display().to_string()),
+        ("AUTH_HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        ("HTTP_WORKERS".to_owned(), "2".to_owned()),
+    ];
+    pairs.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let platform = Platform::build(&Env::from_pairs(pairs))
+        .await
+        .expect("platform");
+    let base = format!("http://127.0.0.1:{}", platform.auth.port());
+    (
+        Embedded {
+            base,
+            client: Client::new(),
+        },
+        platform,
+    )
+}
+
+async fn start(extra: &[(&str, &str)]) -> Embedded {
+    let (app, platform) = start_in(&data_dir(), extra).await;
+    tokio::spawn(platform.run_until_stopped());
+    app
+}
+
+impl Embedded {
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    async fn login(&self) -> Value {
+        let res = self
+            .post(
+                "/api/v1/auth/login",
+                json!({"email": DEFAULT_ADMIN_EMAIL, "password": DEFAULT_ADMIN_PASSWORD}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.expect("json")
+    }
+}
+
+async fn detail(res: reqwest::Response, status: StatusCode) -> String {
+    assert_eq!(res.status(), status);
+    let v: Value = res.json().await.expect("json error body");
+    v["detail"].as_str().expect("detail").to_owned()
+}
+
+#[tokio::test]
+async fn the_demo_admin_logs_in_refreshes_and_logs_out() {
+    let app = start(&[]).await;
+    let res = app
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": "ADMIN@demo.example", "password": DEFAULT_ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attribute in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/",
+        "Max-Age=604800",
+    ] {
+        assert!(
+            cookie.split("; ").any(|a| a == attribute),
+            "{attribute} missing in {cookie}"
+        );
+    }
+    let tokens: Value = res.json().await.unwrap();
+    assert_eq!(tokens["token_type"], "bearer");
+    let access = tokens["access_token"].as_str().unwrap();
+    let me: Value = app
+        .get("/api/v1/users/me", access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], DEFAULT_ADMIN_EMAIL);
+    assert_eq!(me["role"], "admin");
+
+    let res = app
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": tokens["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let next: Value = res.json().await.unwrap();
+    let again = app
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": tokens["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(
+        detail(again, StatusCode::UNAUTHORIZED).await,
+        "Invalid refresh token"
+    );
+
+    let next_access = next["access_token"].as_str().unwrap();
+    let res = app
+        .client
+        .post(format!("{}/api/v1/auth/logout", app.base))
+        .bearer_auth(next_access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(
+        detail(
+            app.get("/api/v1/users/me", next_access).await,
+            StatusCode::UNAUTHORIZED
+        )
+        .await,
+        "Invalid token"
+    );
+    let res = app
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": next["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn wrong_credentials_and_bad_input_get_clear_errors() {
+    let app = start(&[]).await;
+    let unknown = app
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": "nobody@demo.example", "password": "Whatever1"}),
+        )
+        .await;
+    let wrong = app
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": DEFAULT_ADMIN_EMAIL, "password": "Whatever1"}),
+        )
+        .await;
+    assert_eq!(
+        detail(unknown, StatusCode::UNAUTHORIZED).await,
+        "Invalid email or password"
+    );
+    assert_eq!(
+        detail(wrong, StatusCode::UNAUTHORIZED).await,
+        "Invalid email or password"
+    );
+    let res = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
+    detail(res, StatusCode::BAD_REQUEST).await;
+    let res = app
+        .post("/api/v1/auth/login", json!({"email": 1, "password": "x"}))
+        .await;
+    detail(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let res = app
+        .client
+        .get(format!("{}/nowhere", app.base))
+        .send()
+        .await
+        .unwrap();
+    detail(res, StatusCode::NOT_FOUND).await;
+    let res = app.get("/api/v1/users/me", "not.a.token").await;
+    detail(res, StatusCode::UNAUTHORIZED).await;
+}
+
+#[tokio::test]
+async fn reuse_after_the_grace_window_revokes_the_family_in_process() {
+    let app = start(&[("REFRESH_REUSE_GRACE_SECONDS", "0")]).await;
+    let first = app.login().await;
+    let res = app
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": first["refresh_token"]}),
+        )
+        .await;
+    let second: Value = res.json().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let replay = app
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": first["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    let res = app
+        .get("/api/v1/users/me", second["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_let_exactly_one_through_in_process() {
+    let app = start(&[]).await;
+    let first = app.login().await;
+    let attempts = (0..8).map(|_| {
+        app.post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": first["refresh_token"]}),
+        )
+    });
+    let ok = futures_util::future::join_all(attempts)
+        .await
+        .iter()
+        .filter(|r| r.status() == StatusCode::OK)
+        .count();
+    assert_eq!(ok, 1);
+}
+
+#[tokio::test]
+async fn users_are_managed_and_deactivation_bites_at_once() {
+    let app = start(&[]).await;
+    let admin = app.login().await;
+    let admin_access = admin["access_token"].as_str().unwrap();
+    let res = app
+        .client
+        .post(format!("{}/api/v1/users", app.base))
+        .bearer_auth(admin_access)
+        .json(&json!({"email": "agent@demo.example", "full_name": "An Agent", "password": "Agent-Pass1", "role": "agent"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let agent = app
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": "agent@demo.example", "password": "Agent-Pass1"}),
+        )
+        .await;
+    let agent: Value = agent.json().await.unwrap();
+    let agent_access = agent["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.get("/api/v1/users", agent_access).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let res = app
+        .client
+        .delete(format!("{}/api/v1/users/{id}", app.base))
+        .bearer_auth(admin_access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/api/v1/users/me", agent_access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_restart_keeps_the_data_the_key_and_the_demo_admin() {
+    let dir = data_dir();
+    let (app, platform) = start_in(&dir, &[]).await;
+    assert!(platform.demo.created);
+    assert!(platform.banner().contains(DEFAULT_ADMIN_EMAIL));
+    let server = tokio::spawn(platform.run_until_stopped());
+    let tokens = app.login().await;
+    server.abort();
+
+    let (app, platform) = start_in(&dir, &[]).await;
+    assert!(!platform.demo.created, "the demo admin is created once");
+    tokio::spawn(platform.run_until_stopped());
+    // Same signing key: the token from before the restart still verifies (its session,
+    // held in process, did not survive, so it is refused as revoked, not as forged).
+    let res = app
+        .get("/api/v1/users/me", tokens["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    app.login().await;
+    let key = std::fs::read_to_string(dir.join("secret_key")).unwrap();
+    assert!(key.trim().len() >= 32);
+}
+
+#[tokio::test]
+async fn health_readiness_and_docs_are_served() {
+    let app = start(&[]).await;
+    for path in ["/healthz", "/readyz", "/openapi.json", "/metrics"] {
+        let res = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_short_secret_key_stops_start_up_with_its_name() {
+    let err = Platform::build(&Env::from_pairs([
+        ("INTERVIEWER_DATA_DIR", data_dir().display().to_string()),
+        ("SECRET_KEY", "short".to_owned()),
+    ]))
+    .await
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("SECRET_KEY"), "{err}");
+}

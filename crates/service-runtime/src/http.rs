@@ -1,0 +1,171 @@
+//! The error-to-HTTP mapping every service shares: `{"detail": ...}` for every error,
+//! whether a handler, an extractor or the router produced it.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::error::{InternalError, JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use serde_json::json;
+
+/// Request bodies larger than this are refused with 413 unless a service says otherwise.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// A response `{"detail": ...}` with the given status.
+pub fn detail(status: StatusCode, detail: impl Into<String>) -> HttpResponse {
+    HttpResponse::build(status).json(json!({ "detail": detail.into() }))
+}
+
+/// One failing field of a request that was well-formed but invalid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// 422 with a readable `detail` and the failing fields in `errors`.
+pub fn validation_failed(errors: &[FieldError]) -> HttpResponse {
+    let summary = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ");
+    HttpResponse::UnprocessableEntity().json(json!({
+        "detail": format!("Validation failed: {summary}"),
+        "errors": errors,
+    }))
+}
+
+/// Where a JSON body could not be turned into the handler's type: its status and message.
+/// Malformed JSON and missing fields are 400; wrong types or values are 422.
+pub fn classify_json_error(err: &JsonPayloadError) -> (StatusCode, String) {
+    match err {
+        JsonPayloadError::OverflowKnownLength { limit, .. }
+        | JsonPayloadError::Overflow { limit } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Request body is larger than {limit} bytes"),
+        ),
+        JsonPayloadError::ContentType => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json".to_owned(),
+        ),
+        JsonPayloadError::Deserialize(e) => classify_serde_error(e),
+        JsonPayloadError::Payload(_) => (
+            StatusCode::BAD_REQUEST,
+            "Could not read the request body".to_owned(),
+        ),
+        JsonPayloadError::Serialize(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal server error".to_owned(),
+        ),
+        // The enum is non-exhaustive: whatever actix adds later is the client's body.
+        other => (StatusCode::BAD_REQUEST, format!("Invalid request: {other}")),
+    }
+}
+
+pub fn classify_serde_error(e: &serde_json::Error) -> (StatusCode, String) {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            (StatusCode::BAD_REQUEST, format!("Malformed JSON: {e}"))
+        }
+        Category::Data if e.to_string().starts_with("missing field") => {
+            (StatusCode::BAD_REQUEST, format!("Invalid request: {e}"))
+        }
+        Category::Data => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("Invalid value: {e}"),
+        ),
+    }
+}
+
+/// JSON bodies: limited in size, parsed whatever the Content-Type (curl's `-d` sends a
+/// form type), errors mapped as [`classify_json_error`] says.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .content_type_required(false)
+        .error_handler(|err, _req: &HttpRequest| {
+            let (status, message) = classify_json_error(&err);
+            InternalError::from_response(err, detail(status, message)).into()
+        })
+}
+
+/// Query strings with a wrong type or value are 422.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req| {
+        let message = format!("Invalid query parameter: {err}");
+        InternalError::from_response(err, detail(StatusCode::UNPROCESSABLE_ENTITY, message)).into()
+    })
+}
+
+/// A path segment that cannot be an id names no resource: 404.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err: PathError, _req| {
+        InternalError::from_response(err, detail(StatusCode::NOT_FOUND, "Not found")).into()
+    })
+}
+
+/// The default service of an app: unknown routes are 404 `{"detail": "Not found"}`.
+pub async fn not_found() -> HttpResponse {
+    detail(StatusCode::NOT_FOUND, "Not found")
+}
+
+/// Middleware that gives every error response that is not already JSON a
+/// `{"detail": ...}` body (405 from the router, 413 from the payload limits, ...).
+/// Server errors never carry their cause to the client.
+pub fn json_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(ensure_json_error)
+}
+
+fn ensure_json_error<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let status = res.status();
+    // JSON bodies explain themselves, except a server error's, which may carry a cause.
+    let keeps_body =
+        is_json && (!status.is_server_error() || status == StatusCode::SERVICE_UNAVAILABLE);
+    if keeps_body {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let message = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+        "Internal server error"
+    } else {
+        status.canonical_reason().unwrap_or("Request failed")
+    };
+    let (req, mut old) = res.into_parts();
+    let mut new = detail(status, message);
+    // Keep headers the router set (e.g. `Allow` on 405), drop the old body's framing.
+    for (name, value) in old.headers_mut().drain() {
+        if let Some(name) = name
+            && name != header::CONTENT_TYPE
+            && name != header::CONTENT_LENGTH
+        {
+            new.headers_mut().insert(name, value);
+        }
+    }
+    new.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, new).map_into_right_body(),
+    ))
+}

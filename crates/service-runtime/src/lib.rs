@@ -1,0 +1,8 @@
+//! What every service of the platform repeats: configuration from the environment,
+//! logging, the error-to-HTTP mapping, health endpoints and metrics.
+
+pub mod config;
+pub mod health;
+pub mod http;
+pub mod metrics;
+pub mod telemetry;

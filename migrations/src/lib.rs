@@ -1,0 +1,15 @@
+//! The platform's schema as sea-orm migrations; every migration runs on PostgreSQL and
+//! on SQLite (the embedded default).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_auth;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_auth::Migration)]
+    }
+}
