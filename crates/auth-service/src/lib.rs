@@ -6,6 +6,7 @@ pub mod db;
 pub mod domain;
 pub mod entities;
 pub mod error;
+pub mod grpc;
 pub mod openapi;
 pub mod routes;
 pub mod service;

@@ -22,6 +22,9 @@ pub enum TokenStoreSettings {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub http_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    /// The credential other services present on gRPC calls.
+    pub internal_key: SecretString,
     pub http_workers: Option<usize>,
     pub database_url: SecretString,
     pub db_max_connections: u32,
@@ -38,6 +41,8 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct EmbeddedDefaults {
     pub http_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    pub internal_key: SecretString,
     pub database_url: String,
     pub secret_key: SecretString,
 }
@@ -54,22 +59,27 @@ impl Settings {
                 format!("'{alg}': only HS256 is supported"),
             ));
         }
-        let (database_url, token_store, secret_key, default_addr) = match embedded {
-            None => (
-                env.required("DATABASE_URL")?.to_owned(),
-                Some(env.required("REDIS_URL")?.to_owned()),
-                SecretString::from(env.required("SECRET_KEY")?.to_owned()),
-                SocketAddr::from(([0, 0, 0, 0], 8000)),
-            ),
-            Some(d) => (
-                env.get("DATABASE_URL")
-                    .map_or(d.database_url, str::to_owned),
-                env.get("REDIS_URL").map(str::to_owned),
-                env.get("SECRET_KEY")
-                    .map_or(d.secret_key, |k| SecretString::from(k.to_owned())),
-                d.http_addr,
-            ),
-        };
+        let (database_url, token_store, secret_key, default_addr, default_grpc, internal_key) =
+            match embedded {
+                None => (
+                    env.required("DATABASE_URL")?.to_owned(),
+                    Some(env.required("REDIS_URL")?.to_owned()),
+                    SecretString::from(env.required("SECRET_KEY")?.to_owned()),
+                    SocketAddr::from(([0, 0, 0, 0], 8000)),
+                    SocketAddr::from(([0, 0, 0, 0], 50051)),
+                    internal_key(env, None)?,
+                ),
+                Some(d) => (
+                    env.get("DATABASE_URL")
+                        .map_or(d.database_url, str::to_owned),
+                    env.get("REDIS_URL").map(str::to_owned),
+                    env.get("SECRET_KEY")
+                        .map_or(d.secret_key, |k| SecretString::from(k.to_owned())),
+                    d.http_addr,
+                    d.grpc_addr,
+                    internal_key(env, Some(d.internal_key))?,
+                ),
+            };
         if secret_key.expose_secret().len() < MIN_SECRET_KEY_BYTES {
             return Err(ConfigError::invalid(
                 "SECRET_KEY",
@@ -106,6 +116,8 @@ impl Settings {
         }
         Ok(Self {
             http_addr: env.parse_or("AUTH_HTTP_ADDR", default_addr)?,
+            grpc_addr: env.parse_or("AUTH_GRPC_ADDR", default_grpc)?,
+            internal_key,
             http_workers: match env.get("HTTP_WORKERS") {
                 None => None,
                 Some(_) => match env.parse_or("HTTP_WORKERS", 1usize)? {
@@ -126,6 +138,28 @@ impl Settings {
     }
 }
 
+/// `INTERNAL_API_KEY`: required (at least 16 bytes) unless a default is given.
+pub fn internal_key(env: &Env, default: Option<SecretString>) -> Result<SecretString, ConfigError> {
+    use service_runtime::grpc::MIN_INTERNAL_KEY_BYTES;
+    let key = match (env.get("INTERNAL_API_KEY"), default) {
+        (Some(k), _) => SecretString::from(k.to_owned()),
+        (None, Some(d)) => d,
+        (None, None) => {
+            return Err(ConfigError::Missing {
+                name: "INTERNAL_API_KEY".into(),
+            });
+        }
+    };
+    let raw = key.expose_secret();
+    if raw.len() < MIN_INTERNAL_KEY_BYTES || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError::invalid(
+            "INTERNAL_API_KEY",
+            format!("must be at least {MIN_INTERNAL_KEY_BYTES} printable ASCII characters"),
+        ));
+    }
+    Ok(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +171,7 @@ mod tests {
             ("DATABASE_URL", "postgres://db/x"),
             ("REDIS_URL", "redis://r"),
             ("SECRET_KEY", KEY),
+            ("INTERNAL_API_KEY", "internal-key-for-tests"),
         ];
         pairs.extend_from_slice(extra);
         Settings::from_env(&Env::from_pairs(pairs), None)
@@ -180,6 +215,8 @@ mod tests {
             ("HTTP_WORKERS", "0"),
             ("HTTP_WORKERS", "513"),
             ("CORS_ORIGINS", "[broken"),
+            ("INTERNAL_API_KEY", "short"),
+            ("AUTH_GRPC_ADDR", "x"),
         ] {
             let err = production(&[(name, value)]).unwrap_err();
             assert!(err.to_string().contains(name), "{name}={value}: {err}");
@@ -190,6 +227,8 @@ mod tests {
     fn the_embedded_default_fills_what_is_unset() {
         let d = EmbeddedDefaults {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            internal_key: SecretString::from("generated-internal-key".to_owned()),
             database_url: "sqlite://x.db?mode=rwc".into(),
             secret_key: SecretString::from(KEY.to_owned()),
         };

@@ -4,6 +4,7 @@
 use crate::db::{self, DatabaseCheck};
 use crate::domain::password::Passwords;
 use crate::domain::tokens::TokenIssuer;
+use crate::grpc::AuthGrpc;
 use crate::openapi::ApiDoc;
 use crate::routes;
 use crate::service::AppState;
@@ -24,9 +25,15 @@ use std::sync::Arc;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+type GrpcServer = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(), tonic::transport::Error>> + Send>,
+>;
+
 pub struct Application {
     port: u16,
+    grpc_port: u16,
     server: Server,
+    grpc: GrpcServer,
     state: AppState,
 }
 
@@ -80,6 +87,7 @@ impl Application {
             Arc::new(TokenStoreCheck(tokens)),
         ]);
         metrics::handle();
+        let (grpc, grpc_port) = grpc_server(&settings, state.clone()).await?;
 
         let listener = TcpListener::bind(settings.http_addr)
             .with_context(|| format!("binding AUTH_HTTP_ADDR {}", settings.http_addr))?;
@@ -129,7 +137,9 @@ impl Application {
         }
         Ok(Self {
             port,
+            grpc_port,
             server: server.run(),
+            grpc,
             state,
         })
     }
@@ -138,12 +148,40 @@ impl Application {
         self.port
     }
 
+    pub fn grpc_port(&self) -> u16 {
+        self.grpc_port
+    }
+
     /// The shared state, for tools and tests that drive the service functions directly.
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// Serves HTTP and gRPC until the process is asked to stop; an error of either ends both.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let http = async { self.server.await.context("HTTP server") };
+        let grpc = async { self.grpc.await.context("gRPC server") };
+        tokio::try_join!(http, grpc).map(|_| ())
     }
+}
+
+/// Introspection and lookup behind the service credential; health and reflection open.
+async fn grpc_server(settings: &Settings, state: AppState) -> anyhow::Result<(GrpcServer, u16)> {
+    use platform_proto::auth::v1::auth_service_server::AuthServiceServer;
+    let incoming = tonic::transport::server::TcpIncoming::bind(settings.grpc_addr)
+        .map_err(|e| anyhow::anyhow!("binding AUTH_GRPC_ADDR {}: {e}", settings.grpc_addr))?;
+    let port = incoming.local_addr()?.port();
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<AuthServiceServer<AuthGrpc>>().await;
+    let reflection = service_runtime::grpc::reflection(platform_proto::FILE_DESCRIPTOR_SET)?;
+    let service = AuthServiceServer::with_interceptor(
+        AuthGrpc::new(state),
+        service_runtime::grpc::RequireCaller::new(settings.internal_key.clone()),
+    );
+    let server = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(service)
+        .serve_with_incoming_shutdown(incoming, service_runtime::grpc::shutdown_signal());
+    Ok((Box::pin(server), port))
 }

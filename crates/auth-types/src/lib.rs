@@ -2,11 +2,15 @@
 //! permission matrix, token claims and the authenticated principal.
 
 mod claims;
+pub mod client;
+pub mod extract;
 mod ids;
 mod permissions;
 mod principal;
 
 pub use claims::{AccessClaims, RefreshClaims, TokenKind};
+pub use client::{IntrospectError, IntrospectionClient};
+pub use extract::{Caller, RequiredPage};
 pub use ids::{CompanyId, SessionId, TokenId, UserId};
 pub use permissions::{Page, PagePermissions, Role, UnknownName};
 pub use principal::{AccessDenied, Principal};

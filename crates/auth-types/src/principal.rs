@@ -19,6 +19,8 @@ pub struct Principal {
     pub permissions: PagePermissions,
     pub session_id: SessionId,
     pub token_id: TokenId,
+    /// When the access token was issued (seconds since the epoch).
+    pub issued_at: i64,
     /// When the access token expires (seconds since the epoch).
     pub expires_at: i64,
 }
@@ -56,6 +58,7 @@ mod tests {
             permissions: PagePermissions::effective(role, overrides),
             session_id: SessionId::new(),
             token_id: TokenId::new(),
+            issued_at: 0,
             expires_at: 0,
         }
     }

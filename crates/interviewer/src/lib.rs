@@ -44,6 +44,9 @@ impl Platform {
         };
         let defaults = EmbeddedDefaults {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            // The services of this process share a credential that lives as long as it does.
+            internal_key: random_key(),
             database_url: format!(
                 "sqlite://{}?mode=rwc",
                 data_dir.join("interviewer.db").display()
@@ -117,7 +120,7 @@ impl Platform {
         )
     }
 
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.auth.run_until_stopped().await
     }
 }
@@ -131,13 +134,18 @@ fn load_or_create_key(path: &Path) -> anyhow::Result<SecretString> {
             return Ok(SecretString::from(key));
         }
     }
-    let mut bytes = [0u8; 48];
-    rand::rng().fill_bytes(&mut bytes);
-    let key = URL_SAFE_NO_PAD.encode(bytes);
-    write_private(path, &key)
+    let key = random_key();
+    write_private(path, key.expose_secret())
         .with_context(|| format!("writing the signing key to {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated a signing key for the embedded default (set SECRET_KEY to use your own)");
-    Ok(SecretString::from(key))
+    Ok(key)
+}
+
+/// 48 random bytes, URL-safe base64: 64 printable characters.
+fn random_key() -> SecretString {
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    SecretString::from(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 #[cfg(unix)]

@@ -25,6 +25,7 @@ async fn start_in(dir: &Path, extra: &[(&str, &str)]) -> (Embedded, Platform) {
     let mut pairs = vec![
         ("INTERVIEWER_DATA_DIR".to_owned(), dir.display().to_string()),
         ("AUTH_HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        ("AUTH_GRPC_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         ("HTTP_WORKERS".to_owned(), "2".to_owned()),
     ];
     pairs.extend(

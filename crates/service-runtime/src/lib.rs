@@ -2,6 +2,7 @@
 //! logging, the error-to-HTTP mapping, health endpoints and metrics.
 
 pub mod config;
+pub mod grpc;
 pub mod health;
 pub mod http;
 pub mod metrics;

@@ -3,21 +3,13 @@
 use crate::error::AuthError;
 use crate::service::{AppState, auth};
 use actix_web::dev::Payload;
-use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use auth_types::Principal;
+use auth_types::extract::bearer_token;
 use futures_util::future::LocalBoxFuture;
 
 /// The authenticated caller of a handler.
 pub struct Authenticated(pub Principal);
-
-/// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
-pub fn bearer_token(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
-}
 
 impl FromRequest for Authenticated {
     type Error = AuthError;

@@ -190,6 +190,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Au
         permissions: PagePermissions::effective(role, overrides),
         session_id: claims.sid,
         token_id: claims.jti,
+        issued_at: claims.iat,
         expires_at: claims.exp,
     })
 }

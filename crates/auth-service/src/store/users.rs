@@ -61,6 +61,19 @@ pub async fn find_in_company(
         .await
 }
 
+/// The users of `company` among `ids`; ids of other companies or of nobody are left out.
+pub async fn find_many_in_company(
+    db: &impl ConnectionTrait,
+    company: CompanyId,
+    ids: Vec<Uuid>,
+) -> Result<Vec<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::CompanyId.eq(Uuid::from(company)))
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await
+}
+
 pub async fn list(
     db: &impl ConnectionTrait,
     company: CompanyId,

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 pub const SECRET: &str = "test-secret-key-that-is-at-least-32-bytes";
 pub const ADMIN_PASSWORD: &str = "Admin-Pass1";
+pub const INTERNAL_KEY: &str = "internal-test-key-0123456789";
 
 pub fn pg_base() -> String {
     std::env::var("TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
@@ -24,6 +25,7 @@ pub fn redis_url() -> String {
 
 pub struct TestApp {
     pub address: String,
+    pub grpc_address: String,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
     pub redis_prefix: String,
@@ -66,6 +68,8 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         ("REDIS_KEY_PREFIX".into(), redis_prefix.clone()),
         ("SECRET_KEY".into(), SECRET.into()),
         ("AUTH_HTTP_ADDR".into(), "127.0.0.1:0".into()),
+        ("AUTH_GRPC_ADDR".into(), "127.0.0.1:0".into()),
+        ("INTERNAL_API_KEY".into(), INTERNAL_KEY.into()),
         ("HTTP_WORKERS".into(), "2".into()),
     ];
     pairs.extend(
@@ -78,12 +82,14 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         .await
         .expect("build");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let grpc_address = format!("http://127.0.0.1:{}", app.grpc_port());
     tokio::spawn(app.run_until_stopped());
 
     let admin_email = "admin@acme.example".to_owned();
     let (company, admin_id) = seed_company(&conn, "Acme", &admin_email).await;
     TestApp {
         address,
+        grpc_address,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod errors;
+mod grpc;
 mod login;
 mod logout;
 mod operations;

@@ -1,0 +1,239 @@
+//! Introspection and user lookup over real gRPC, the caller credential, and the open
+//! health and reflection services.
+
+use crate::helpers::*;
+use platform_proto::auth::v1::auth_service_client::AuthServiceClient;
+use platform_proto::auth::v1::{IntrospectRequest, IntrospectResponse, LookupUsersRequest};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tonic::Code;
+use tonic::transport::Channel;
+
+async fn client(app: &TestApp) -> AuthServiceClient<Channel> {
+    AuthServiceClient::connect(app.grpc_address.clone())
+        .await
+        .unwrap()
+}
+
+fn with_key<T>(message: T, key: &str) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(message);
+    req.metadata_mut()
+        .insert("authorization", format!("Bearer {key}").parse().unwrap());
+    req
+}
+
+async fn introspect(app: &TestApp, token: &str) -> IntrospectResponse {
+    client(app)
+        .await
+        .introspect(with_key(
+            IntrospectRequest {
+                token: token.into(),
+            },
+            INTERNAL_KEY,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn an_active_token_introspects_with_rfc7662_fields() {
+    let app = spawn_app().await;
+    let tokens = app.admin_tokens().await;
+    let r = introspect(&app, &tokens.access).await;
+    assert!(r.active);
+    assert_eq!(r.sub, app.admin_id.to_string());
+    assert_eq!(r.company_id, app.company.to_string());
+    assert_eq!(r.role, "admin");
+    assert_eq!(r.token_type, "access");
+    assert_eq!(r.exp - r.iat, 900);
+    assert_eq!(r.permissions.len(), 6);
+    assert!(r.permissions.values().all(|v| *v));
+    assert!(!r.jti.is_empty() && !r.session_id.is_empty());
+}
+
+#[tokio::test]
+async fn every_kind_of_dead_token_is_inactive_with_no_fields() {
+    let app = spawn_app().await;
+    let admin = app.admin_tokens().await;
+    let (agent_id, agent) = app.user_with_role("agent").await;
+    let (_, leaver) = app.user_with_role("viewer").await;
+
+    let mut expired = crate::tokens::claims_of(&admin.access);
+    expired["exp"] = json!(expired["iat"].as_i64().unwrap() - 1);
+    let forged = crate::tokens::sign(
+        &crate::tokens::claims_of(&admin.access),
+        "some-other-key-that-is-32-bytes-long",
+    );
+    assert_eq!(app.logout(&leaver.access).await.status(), StatusCode::OK);
+    let res = app
+        .send_json(
+            Method::DELETE,
+            &format!("/api/v1/users/{agent_id}"),
+            &admin.access,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    for (what, token) in [
+        ("expired", crate::tokens::sign(&expired, SECRET)),
+        ("wrong key", forged),
+        ("refresh token", admin.refresh.clone()),
+        ("revoked by logout", leaver.access.clone()),
+        ("deactivated user", agent.access.clone()),
+        ("garbage", "x.y.z".to_owned()),
+    ] {
+        let r = introspect(&app, &token).await;
+        assert_eq!(r, IntrospectResponse::default(), "{what}");
+    }
+}
+
+#[tokio::test]
+async fn introspection_reports_overrides_in_the_permission_map() {
+    let app = spawn_app().await;
+    let admin = app.admin_tokens().await;
+    let (id, agent) = app.user_with_role("agent").await;
+    app.send_json(
+        Method::PUT,
+        &format!("/api/v1/users/{id}/permissions"),
+        &admin.access,
+        &json!({"candidates": true, "calls": false}),
+    )
+    .await;
+    let r = introspect(&app, &agent.access).await;
+    assert!(r.permissions["candidates"]);
+    assert!(!r.permissions["calls"]);
+    assert!(!r.permissions["user_management"]);
+}
+
+#[tokio::test]
+async fn a_caller_without_the_service_credential_is_unauthenticated() {
+    let app = spawn_app().await;
+    let tokens = app.admin_tokens().await;
+    let mut c = client(&app).await;
+    let err = c
+        .introspect(IntrospectRequest {
+            token: tokens.access.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    let err = c
+        .introspect(with_key(
+            IntrospectRequest {
+                token: tokens.access,
+            },
+            "wrong-key-0123456789",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    let err = c
+        .lookup_users(LookupUsersRequest {
+            company_id: app.company.to_string(),
+            user_ids: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+}
+
+#[tokio::test]
+async fn lookup_answers_only_users_of_the_company() {
+    let app = spawn_app().await;
+    let (_, foreign) = seed_company(&app.db, "Globex", "boss@globex.example").await;
+    let (agent, _) = app.user_with_role("agent").await;
+    let nobody = uuid::Uuid::new_v4();
+    let reply = client(&app)
+        .await
+        .lookup_users(with_key(
+            LookupUsersRequest {
+                company_id: app.company.to_string(),
+                user_ids: vec![
+                    agent.to_string(),
+                    foreign.to_string(),
+                    nobody.to_string(),
+                    app.admin_id.to_string(),
+                ],
+            },
+            INTERNAL_KEY,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut ids: Vec<String> = reply.users.iter().map(|u| u.id.clone()).collect();
+    ids.sort();
+    let mut want = vec![agent.to_string(), app.admin_id.to_string()];
+    want.sort();
+    assert_eq!(ids, want);
+    assert!(
+        reply
+            .users
+            .iter()
+            .all(|u| u.is_active && !u.full_name.is_empty())
+    );
+
+    let err = client(&app)
+        .await
+        .lookup_users(with_key(
+            LookupUsersRequest {
+                company_id: "not-a-uuid".into(),
+                user_ids: vec![],
+            },
+            INTERNAL_KEY,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn health_and_reflection_answer_without_the_credential() {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let app = spawn_app().await;
+    let channel = Channel::from_shared(app.grpc_address.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel.clone());
+    for service in ["", "auth.v1.AuthService"] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
+    }
+
+    let mut reflection = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = reflection
+        .server_reflection_info(futures_util::stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let reply = stream.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = reply.message_response else {
+        panic!("expected a service list");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names.contains(&"auth.v1.AuthService".to_owned()),
+        "{names:?}"
+    );
+}
