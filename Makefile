@@ -25,7 +25,7 @@ run:
 
 # With PostgreSQL and Redis answering: every suite (`cargo test --workspace`), after
 # dropping test databases left behind by interrupted runs.
-# Without them: everything except the real-backend suites (auth-service tests/api), and
+# Without them: everything except the real-backend suites (tests/api of the services), and
 # says so; with REQUIRE_BACKENDS=1 (CI) a missing server is a failure instead.
 test:
 	@
@@ -81,12 +81,12 @@ test:
 	  echo "  (PostgreSQL from TEST_PG_URL, Redis from TEST_REDIS_URL)" >&2
 	  exit 1
 	fi
-	skipped="SKIPPED: the real-backend suites (auth-service tests/api) need PostgreSQL at $$pg_host:$$pg_port (TEST_PG_URL) and Redis at $$redis_host:$$redis_port (TEST_REDIS_URL); not answering: $$names"
+	skipped="SKIPPED: the real-backend suites (auth-service and interview-service tests/api) need PostgreSQL at $$pg_host:$$pg_port (TEST_PG_URL) and Redis at $$redis_host:$$redis_port (TEST_REDIS_URL); not answering: $$names"
 	echo "$$skipped"
-	echo "+ cargo test --workspace --exclude auth-service"
-	cargo test --workspace --exclude auth-service
-	echo "+ cargo test -p auth-service --lib"
-	cargo test -p auth-service --lib
+	echo "+ cargo test --workspace --exclude auth-service --exclude interview-service"
+	cargo test --workspace --exclude auth-service --exclude interview-service
+	echo "+ cargo test -p auth-service -p interview-service --lib"
+	cargo test -p auth-service -p interview-service --lib
 	echo
 	echo "$$skipped"
 

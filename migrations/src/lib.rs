@@ -4,12 +4,21 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_auth;
+mod m20261123_000002_interviews;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_auth::Migration)]
+        vec![
+            Box::new(m20261123_000001_auth::Migration),
+            Box::new(m20261123_000002_interviews::Migration),
+        ]
     }
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &sea_orm::DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
 }

@@ -2,7 +2,7 @@
 //! management, over HTTP (:8000).
 
 pub mod bootstrap;
-pub mod db;
+
 pub mod domain;
 pub mod entities;
 pub mod error;

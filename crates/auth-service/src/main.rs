@@ -2,10 +2,11 @@
 
 use anyhow::Context;
 use auth_service::bootstrap::{AdminSpec, Outcome, ensure_admin};
-use auth_service::{Application, Settings, db};
+use auth_service::{Application, Settings};
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 use service_runtime::config::Env;
+use service_runtime::db;
 use service_runtime::telemetry::{self, LogFormat};
 
 #[derive(Parser)]
@@ -61,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
             let conn = db::connect(url, 1)
                 .await
                 .context("connecting to DATABASE_URL")?;
-            db::migrate(&conn).await.context("migrating")?;
+            migration::migrate(&conn).await.context("migrating")?;
             tracing::info!("migrations applied");
         }
         Command::CreateAdmin {

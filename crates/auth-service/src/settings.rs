@@ -2,7 +2,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use service_runtime::config::{ConfigError, Env};
-use service_runtime::http::DEFAULT_BODY_LIMIT;
+use service_runtime::server::HttpSettings;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -21,11 +21,10 @@ pub enum TokenStoreSettings {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub http_addr: SocketAddr,
+    pub http: HttpSettings,
     pub grpc_addr: SocketAddr,
     /// The credential other services present on gRPC calls.
     pub internal_key: SecretString,
-    pub http_workers: Option<usize>,
     pub database_url: SecretString,
     pub db_max_connections: u32,
     pub token_store: TokenStoreSettings,
@@ -33,8 +32,6 @@ pub struct Settings {
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     pub reuse_grace: Duration,
-    pub cors_origins: Vec<String>,
-    pub body_limit: usize,
 }
 
 /// What the one-process binary uses for whatever the environment leaves unset.
@@ -107,24 +104,10 @@ impl Settings {
                 "must be at least 1",
             ));
         }
-        let body_limit = env.parse_or("MAX_BODY_BYTES", DEFAULT_BODY_LIMIT)?;
-        if body_limit < 1024 {
-            return Err(ConfigError::invalid(
-                "MAX_BODY_BYTES",
-                "must be at least 1024",
-            ));
-        }
         Ok(Self {
-            http_addr: env.parse_or("AUTH_HTTP_ADDR", default_addr)?,
+            http: HttpSettings::from_env(env, "AUTH_HTTP_ADDR", default_addr)?,
             grpc_addr: env.parse_or("AUTH_GRPC_ADDR", default_grpc)?,
             internal_key,
-            http_workers: match env.get("HTTP_WORKERS") {
-                None => None,
-                Some(_) => match env.parse_or("HTTP_WORKERS", 1usize)? {
-                    n @ 1..=512 => Some(n),
-                    _ => return Err(ConfigError::invalid("HTTP_WORKERS", "must be 1 to 512")),
-                },
-            },
             database_url: SecretString::from(database_url),
             db_max_connections: env.parse_or("DB_MAX_CONNECTIONS", 10)?,
             token_store,
@@ -132,8 +115,6 @@ impl Settings {
             access_ttl: Duration::from_secs(access_minutes * 60),
             refresh_ttl: Duration::from_secs(refresh_days * 86_400),
             reuse_grace: Duration::from_secs(env.parse_or("REFRESH_REUSE_GRACE_SECONDS", 5)?),
-            cors_origins: env.list("CORS_ORIGINS")?,
-            body_limit,
         })
     }
 }
@@ -201,7 +182,7 @@ mod tests {
         assert_eq!(s.access_ttl, Duration::from_secs(900));
         assert_eq!(s.refresh_ttl, Duration::from_secs(604_800));
         assert_eq!(s.reuse_grace, Duration::from_secs(5));
-        assert_eq!(s.http_addr.port(), 8000);
+        assert_eq!(s.http.addr.port(), 8000);
     }
 
     #[test]

@@ -1,15 +1,17 @@
 //! Every service of the platform in one process, on the embedded default: SQLite
 //! instead of PostgreSQL, in-process token store instead of Redis, unless the
-//! environment names the real ones. This is what a newcomer runs first.
+//! environment names the real ones. The services still talk over real gRPC. This is
+//! what a newcomer runs first.
 
 use anyhow::Context;
 use auth_service::bootstrap::{AdminSpec, Outcome, ensure_admin};
-use auth_service::{Application, EmbeddedDefaults, Settings, db};
+use auth_service::{Application, EmbeddedDefaults, Settings};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use service_runtime::config::Env;
+use service_runtime::db;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -29,6 +31,7 @@ pub struct DemoLogin {
 
 pub struct Platform {
     pub auth: Application,
+    pub interview: interview_service::Application,
     pub demo: DemoLogin,
     pub data_dir: PathBuf,
 }
@@ -42,11 +45,12 @@ impl Platform {
             Some(k) => SecretString::from(k.to_owned()),
             None => load_or_create_key(&data_dir.join("secret_key"))?,
         };
+        // The services of this process share a credential that lives as long as it does.
+        let internal_key = random_key();
         let defaults = EmbeddedDefaults {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
-            // The services of this process share a credential that lives as long as it does.
-            internal_key: random_key(),
+            internal_key: internal_key.clone(),
             database_url: format!(
                 "sqlite://{}?mode=rwc",
                 data_dir.join("interviewer.db").display()
@@ -60,7 +64,9 @@ impl Platform {
         )
         .await
         .context("opening the database")?;
-        db::migrate(&conn).await.context("migrating the database")?;
+        migration::migrate(&conn)
+            .await
+            .context("migrating the database")?;
 
         let email = env
             .get("DEMO_ADMIN_EMAIL")
@@ -88,9 +94,24 @@ impl Platform {
             "creating the demo company (DEMO_COMPANY, DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)",
         )?;
 
-        let auth = Application::build_with_db(settings, conn).await?;
+        let database_url = settings.database_url.clone();
+        let auth = Application::build_with_db(settings, conn.clone()).await?;
+        let interview_settings = interview_service::Settings::from_env(
+            env,
+            Some(interview_service::EmbeddedDefaults {
+                http_addr: SocketAddr::from(([127, 0, 0, 1], 8001)),
+                grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50052)),
+                database_url: database_url.expose_secret().to_owned(),
+                // Real gRPC between the services, also in one process.
+                auth_grpc_url: format!("http://127.0.0.1:{}", auth.grpc_port()),
+                internal_key,
+            }),
+        )?;
+        let interview =
+            interview_service::Application::build_with_db(interview_settings, conn).await?;
         Ok(Self {
             auth,
+            interview,
             demo: DemoLogin {
                 email,
                 password,
@@ -103,6 +124,7 @@ impl Platform {
     /// What to tell the person who just started it.
     pub fn banner(&self) -> String {
         let port = self.auth.port();
+        let interview = self.interview.port();
         let password_line = if self.demo.created {
             format!("password: {}", self.demo.password.expose_secret())
         } else {
@@ -110,7 +132,8 @@ impl Platform {
         };
         format!(
             "AI Interviewer Platform (embedded default; data in {dir})\n\
-             auth      http://127.0.0.1:{port}   docs: http://127.0.0.1:{port}/docs\n\
+             auth      http://127.0.0.1:{port}   docs: http://127.0.0.1:{port}/docs/\n\
+             interview http://127.0.0.1:{interview}   docs: http://127.0.0.1:{interview}/docs/\n\
              sign in:  {email}  {password_line}\n\
              try:      curl -s -X POST http://127.0.0.1:{port}/api/v1/auth/login \\\n\
              \x20           -H 'Content-Type: application/json' \\\n\
@@ -121,7 +144,11 @@ impl Platform {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.auth.run_until_stopped().await
+        tokio::try_join!(
+            self.auth.run_until_stopped(),
+            self.interview.run_until_stopped()
+        )
+        .map(|_| ())
     }
 }
 

@@ -26,6 +26,8 @@ async fn start_in(dir: &Path, extra: &[(&str, &str)]) -> (Embedded, Platform) {
         ("INTERVIEWER_DATA_DIR".to_owned(), dir.display().to_string()),
         ("AUTH_HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         ("AUTH_GRPC_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        ("INTERVIEW_HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        ("INTERVIEW_GRPC_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         ("HTTP_WORKERS".to_owned(), "2".to_owned()),
     ];
     pairs.extend(
@@ -356,4 +358,72 @@ async fn a_short_secret_key_stops_start_up_with_its_name() {
     .err()
     .expect("refused");
     assert!(err.to_string().contains("SECRET_KEY"), "{err}");
+}
+
+#[tokio::test]
+async fn the_interview_service_runs_alongside_over_real_grpc() {
+    let dir = data_dir();
+    let (app, platform) = start_in(&dir, &[]).await;
+    let interview = format!("http://127.0.0.1:{}", platform.interview.port());
+    tokio::spawn(platform.run_until_stopped());
+    let tokens = app.login().await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let me: Value = app
+        .get("/api/v1/users/me", access)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let res = app
+        .client
+        .post(format!("{interview}/api/v1/candidates"))
+        .bearer_auth(access)
+        .json(&json!({"full_name": "Grace Hopper", "email": "grace@example.org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let candidate: Value = res.json().await.unwrap();
+    let schedule = |start: &'static str| {
+        app.client
+            .post(format!("{interview}/api/v1/interviews"))
+            .bearer_auth(access)
+            .json(&json!({"candidate_id": candidate["id"], "interviewer_ids": [me["id"]], "title": "Intro",
+                          "kind": "phone", "scheduled_at": start, "duration_minutes": 30}))
+            .send()
+    };
+    let res = schedule("2030-05-01T09:00:00Z").await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let created: Value = res.json().await.unwrap();
+    let clash = schedule("2030-05-01T09:15:00Z").await.unwrap();
+    assert!(
+        detail(clash, StatusCode::CONFLICT)
+            .await
+            .contains("Demo Admin")
+    );
+
+    let ics = app
+        .client
+        .get(format!(
+            "{interview}/api/v1/interviews/{}/calendar.ics",
+            created["id"].as_str().unwrap()
+        ))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.contains("DTSTART:20300501T090000Z"));
+
+    let res = app
+        .client
+        .get(format!("{interview}/api/v1/interviews"))
+        .bearer_auth("forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(detail(res, StatusCode::UNAUTHORIZED).await, "Invalid token");
 }

@@ -1,8 +1,7 @@
 //! The auth service's rules: valid values, passwords, tokens.
 
-pub mod email;
 pub mod password;
 pub mod tokens;
 pub mod user;
 
-pub use email::Email;
+pub use service_runtime::email::Email;

@@ -4,8 +4,8 @@ use super::Email;
 use super::password::check_policy;
 use crate::error::AuthError;
 use auth_types::Role;
-use serde::{Deserialize, Deserializer};
-use service_runtime::http::FieldError;
+use serde::Deserialize;
+use service_runtime::validate::{Checks, present};
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -35,13 +35,6 @@ pub struct UpdateUserRequest {
     pub role: Option<Role>,
     pub is_active: Option<bool>,
     pub password: Option<String>,
-}
-
-/// Tells a field sent as `null` (Some(None)) from one not sent (None).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A validated new user.
@@ -82,25 +75,6 @@ fn department(raw: Option<String>) -> Result<Option<String>, String> {
     }
 }
 
-/// Collects every failing field, so a client sees all its mistakes at once.
-#[derive(Default)]
-struct Checks(Vec<FieldError>);
-
-impl Checks {
-    fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
-        result
-            .map_err(|m| self.0.push(FieldError::new(field, m)))
-            .ok()
-    }
-
-    fn finish<T>(self, value: impl FnOnce() -> Option<T>) -> Result<T, AuthError> {
-        match (self.0.is_empty(), value()) {
-            (true, Some(v)) => Ok(v),
-            _ => Err(AuthError::Validation(self.0)),
-        }
-    }
-}
-
 impl CreateUserRequest {
     pub fn validate(self) -> Result<NewUser, AuthError> {
         let mut c = Checks::default();
@@ -121,6 +95,7 @@ impl CreateUserRequest {
                 department: department?,
             })
         })
+        .map_err(AuthError::Validation)
     }
 }
 
@@ -146,6 +121,7 @@ impl UpdateUserRequest {
                 is_active,
             })
         })
+        .map_err(AuthError::Validation)
     }
 }
 

@@ -1,27 +1,14 @@
 //! `spawn_app()`: a migrated database of its own, a Redis key prefix of its own, the
 //! service on port 0, a company with an admin; and a client for the contract.
 
-use auth_service::bootstrap::{AdminSpec, Outcome, ensure_admin};
-use auth_service::{Application, Settings, db};
 use auth_types::{CompanyId, UserId};
 use reqwest::{Response, StatusCode};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
-use secrecy::SecretString;
+use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
-use service_runtime::config::Env;
+pub use test_support::{
+    ADMIN_PASSWORD, INTERNAL_KEY, SECRET, Tokens, assert_error, body, redis_url, seed_company,
+};
 use uuid::Uuid;
-
-pub const SECRET: &str = "test-secret-key-that-is-at-least-32-bytes";
-pub const ADMIN_PASSWORD: &str = "Admin-Pass1";
-pub const INTERNAL_KEY: &str = "internal-test-key-0123456789";
-
-pub fn pg_base() -> String {
-    std::env::var("TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
-pub fn redis_url() -> String {
-    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
 
 pub struct TestApp {
     pub address: String,
@@ -34,118 +21,26 @@ pub struct TestApp {
     pub admin_email: String,
 }
 
-#[derive(Debug, Clone)]
-pub struct Tokens {
-    pub access: String,
-    pub refresh: String,
-}
-
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
 /// Starts the service with extra environment (e.g. a shorter grace window).
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
-    let name = format!("auth_test_{}", Uuid::new_v4().simple());
-    let admin = Database::connect(format!("{}/postgres?sslmode=disable", pg_base()))
-        .await
-        .expect("PostgreSQL must answer at TEST_PG_URL");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .expect("create the test database");
-    admin.close().await.ok();
-    let database_url = format!("{}/{name}?sslmode=disable", pg_base());
-    let conn = db::connect(&database_url, 5)
-        .await
-        .expect("connect to the test database");
-    db::migrate(&conn).await.expect("migrate");
-
-    let redis_prefix = format!("test:{}:", Uuid::new_v4().simple());
-    let mut pairs: Vec<(String, String)> = vec![
-        ("DATABASE_URL".into(), database_url),
-        ("REDIS_URL".into(), redis_url()),
-        ("REDIS_KEY_PREFIX".into(), redis_prefix.clone()),
-        ("SECRET_KEY".into(), SECRET.into()),
-        ("AUTH_HTTP_ADDR".into(), "127.0.0.1:0".into()),
-        ("AUTH_GRPC_ADDR".into(), "127.0.0.1:0".into()),
-        ("INTERNAL_API_KEY".into(), INTERNAL_KEY.into()),
-        ("HTTP_WORKERS".into(), "2".into()),
-    ];
-    pairs.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    let settings = Settings::from_env(&Env::from_pairs(pairs), None).expect("settings");
-    let app = Application::build_with_db(settings, conn.clone())
-        .await
-        .expect("build");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let grpc_address = format!("http://127.0.0.1:{}", app.grpc_port());
-    tokio::spawn(app.run_until_stopped());
-
+    let (database_url, conn) = test_support::fresh_database().await;
+    let auth = test_support::spawn_auth(&database_url, conn.clone(), extra).await;
     let admin_email = "admin@acme.example".to_owned();
     let (company, admin_id) = seed_company(&conn, "Acme", &admin_email).await;
     TestApp {
-        address,
-        grpc_address,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client"),
+        address: auth.address,
+        grpc_address: auth.grpc_address,
+        client: test_support::client(),
         db: conn,
-        redis_prefix,
+        redis_prefix: auth.redis_prefix,
         company,
         admin_id,
         admin_email,
     }
-}
-
-/// A company with its admin (password [`ADMIN_PASSWORD`]).
-pub async fn seed_company(
-    db: &DatabaseConnection,
-    company: &str,
-    email: &str,
-) -> (CompanyId, UserId) {
-    let outcome = ensure_admin(
-        db,
-        AdminSpec {
-            company: company.into(),
-            email: email.into(),
-            full_name: "Ada Admin".into(),
-            password: SecretString::from(ADMIN_PASSWORD.to_owned()),
-        },
-    )
-    .await
-    .expect("seed");
-    match outcome {
-        Outcome::Created { company, user } | Outcome::AlreadyExists { company, user } => {
-            (company, user)
-        }
-    }
-}
-
-pub async fn body(res: Response) -> Value {
-    let text = res.text().await.expect("body");
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
-}
-
-/// Asserts the status and the `{"detail": ...}` shape; gives the detail.
-pub async fn assert_error(res: Response, status: StatusCode) -> String {
-    assert_eq!(res.status(), status, "unexpected status");
-    let ct = res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    assert!(ct.starts_with("application/json"), "content-type {ct}");
-    let v = body(res).await;
-    v["detail"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no detail in {v}"))
-        .to_owned()
 }
 
 impl TestApp {
@@ -242,11 +137,5 @@ impl TestApp {
 }
 
 pub fn tokens_of(v: Value) -> Tokens {
-    Tokens {
-        access: v["access_token"].as_str().expect("access_token").to_owned(),
-        refresh: v["refresh_token"]
-            .as_str()
-            .expect("refresh_token")
-            .to_owned(),
-    }
+    test_support::tokens_of(&v)
 }

@@ -1,6 +1,5 @@
-//! Connecting to the database (PostgreSQL or the embedded SQLite file) and migrating it.
+//! Connecting to the database (PostgreSQL, or the embedded default's SQLite file).
 
-use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 use std::time::Duration;
 
@@ -22,15 +21,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     Ok(db)
 }
 
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
-}
-
 /// Readiness: the database answers a trivial query.
 pub struct DatabaseCheck(pub DatabaseConnection);
 
 #[async_trait::async_trait]
-impl service_runtime::health::ReadinessCheck for DatabaseCheck {
+impl crate::health::ReadinessCheck for DatabaseCheck {
     fn name(&self) -> &'static str {
         "database"
     }

@@ -1,0 +1,53 @@
+//! The gRPC face of the interview service (:50052): interview lookup for the scoring
+//! service, behind the internal service credential.
+
+use crate::service::{AppState, interviews};
+use auth_types::CompanyId;
+use platform_proto::interview::v1::interview_service_server::InterviewService;
+use platform_proto::interview::v1::{GetInterviewRequest, Interview};
+use time::format_description::well_known::Rfc3339;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+pub struct InterviewGrpc {
+    state: AppState,
+}
+
+impl InterviewGrpc {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+fn uuid_arg(name: &str, raw: &str) -> Result<Uuid, Status> {
+    raw.parse()
+        .map_err(|_| Status::invalid_argument(format!("{name} is not a UUID")))
+}
+
+#[tonic::async_trait]
+impl InterviewService for InterviewGrpc {
+    async fn get_interview(
+        &self,
+        request: Request<GetInterviewRequest>,
+    ) -> Result<Response<Interview>, Status> {
+        let req = request.into_inner();
+        let company = CompanyId::from(uuid_arg("company_id", &req.company_id)?);
+        let id = uuid_arg("interview_id", &req.interview_id)?;
+        let (i, people) = interviews::load(&self.state, company, id).await?;
+        Ok(Response::new(Interview {
+            id: i.id.to_string(),
+            company_id: i.company_id.to_string(),
+            candidate_id: i.candidate_id.to_string(),
+            interviewer_ids: people.iter().map(Uuid::to_string).collect(),
+            title: i.title,
+            kind: i.kind,
+            status: i.status,
+            scheduled_at: i
+                .scheduled_at
+                .format(&Rfc3339)
+                .map_err(|e| Status::internal(e.to_string()))?,
+            duration_minutes: u32::try_from(i.duration_minutes).unwrap_or(0),
+            created_by: i.created_by.to_string(),
+        }))
+    }
+}

@@ -1,0 +1,35 @@
+//! The OpenAPI document of the interview service, generated from the handlers.
+
+use crate::routes::{candidates, interviews};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "AI Interviewer Platform: interview service", description = "Candidates and interviews"),
+    paths(
+        candidates::create, candidates::list, candidates::get, candidates::update, candidates::delete,
+        interviews::create, interviews::list, interviews::get, interviews::update, interviews::start,
+        interviews::complete, interviews::cancel, interviews::no_show, interviews::calendar,
+    ),
+    modifiers(&BearerAuth),
+    tags((name = "candidates", description = "The hiring pipeline"), (name = "interviews", description = "Scheduling and lifecycle")),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! `/api/v1/interviews*` (page `interviews`).
+
+use super::Paging;
+use crate::domain::interview::{Action, CreateInterview, InterviewStatus, UpdateInterview};
+use crate::error::InterviewError;
+use crate::service::AppState;
+use crate::service::interviews::{self as ops, InterviewView};
+use crate::store::interviews::InterviewFilter;
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use auth_types::Caller;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct InterviewQuery {
+    pub status: Option<InterviewStatus>,
+    pub candidate_id: Option<Uuid>,
+    pub interviewer_id: Option<Uuid>,
+    /// Starting at or after (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>)]
+    pub from: Option<OffsetDateTime>,
+    /// Starting before (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>)]
+    pub to: Option<OffsetDateTime>,
+}
+
+#[utoipa::path(post, path = "/api/v1/interviews", tag = "interviews", request_body = CreateInterview,
+    security(("bearer" = [])),
+    responses((status = 201, body = InterviewView), (status = 409, description = "An interviewer is double-booked"),
+        (status = 422, description = "Invalid fields, unknown candidate or interviewers")))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CreateInterview>,
+) -> Result<HttpResponse, InterviewError> {
+    let new = body.into_inner().validate()?;
+    let created = ops::create(&state, &caller.0, new).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/interviews/{}", created.id),
+        ))
+        .json(created))
+}
+
+#[utoipa::path(get, path = "/api/v1/interviews", tag = "interviews", params(InterviewQuery, Paging),
+    security(("bearer" = [])), responses((status = 200, body = [InterviewView])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<InterviewQuery>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, InterviewError> {
+    let InterviewQuery {
+        status,
+        candidate_id,
+        interviewer_id,
+        from,
+        to,
+    } = query.into_inner();
+    let filter = InterviewFilter {
+        status,
+        candidate_id,
+        interviewer_id,
+        from,
+        to,
+    };
+    Ok(HttpResponse::Ok()
+        .json(ops::list(&state, &caller.0, &filter, paging.skip, paging.limit).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/interviews/{id}", tag = "interviews", security(("bearer" = [])),
+    responses((status = 200, body = InterviewView), (status = 404, description = "No such interview in your company")))]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, InterviewError> {
+    Ok(HttpResponse::Ok().json(ops::get(&state, &caller.0, *id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/interviews/{id}", tag = "interviews", request_body = UpdateInterview,
+    security(("bearer" = [])),
+    responses((status = 200, body = InterviewView), (status = 409, description = "Not scheduled, or double-booked")))]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: web::Json<UpdateInterview>,
+) -> Result<HttpResponse, InterviewError> {
+    let change = body.into_inner().validate()?;
+    Ok(HttpResponse::Ok().json(ops::update(&state, &caller.0, *id, change).await?))
+}
+
+async fn act(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    action: Action,
+) -> Result<HttpResponse, InterviewError> {
+    Ok(HttpResponse::Ok().json(ops::act(&state, &caller.0, *id, action).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/interviews/{id}/start", tag = "interviews", security(("bearer" = [])),
+    responses((status = 200, body = InterviewView), (status = 409, description = "Not allowed from the current status")))]
+pub async fn start(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, InterviewError> {
+    act(state, caller, id, Action::Start).await
+}
+
+#[utoipa::path(post, path = "/api/v1/interviews/{id}/complete", tag = "interviews", security(("bearer" = [])),
+    responses((status = 200, body = InterviewView), (status = 409, description = "Not allowed from the current status")))]
+pub async fn complete(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, InterviewError> {
+    act(state, caller, id, Action::Complete).await
+}
+
+#[utoipa::path(post, path = "/api/v1/interviews/{id}/cancel", tag = "interviews", security(("bearer" = [])),
+    responses((status = 200, body = InterviewView), (status = 409, description = "Not allowed from the current status")))]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, InterviewError> {
+    act(state, caller, id, Action::Cancel).await
+}
+
+#[utoipa::path(post, path = "/api/v1/interviews/{id}/no-show", tag = "interviews", security(("bearer" = [])),
+    responses((status = 200, body = InterviewView), (status = 409, description = "Not allowed from the current status")))]
+pub async fn no_show(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, InterviewError> {
+    act(state, caller, id, Action::NoShow).await
+}
+
+#[utoipa::path(get, path = "/api/v1/interviews/{id}/calendar.ics", tag = "interviews", security(("bearer" = [])),
+    responses((status = 200, description = "An RFC 5545 calendar with the interview", content_type = "text/calendar")))]
+pub async fn calendar(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, InterviewError> {
+    let ics = ops::calendar(&state, &caller.0, *id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"interview-{}.ics\"", *id),
+        ))
+        .body(ics))
+}

@@ -1,0 +1,137 @@
+//! Candidates (page `candidates`).
+
+use super::{AppState, MAX_LIMIT};
+use crate::domain::candidate::{CandidateChange, CandidateStatus, NewCandidate};
+use crate::domain::stored;
+use crate::entities::candidate;
+use crate::error::InterviewError;
+use crate::store::candidates::{self as store, CandidateFilter};
+use auth_types::Principal;
+use sea_orm::{IntoActiveModel, Set};
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CandidateView {
+    pub id: Uuid,
+    pub full_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub position: Option<String>,
+    pub source: Option<String>,
+    pub status: CandidateStatus,
+    pub notes: Option<String>,
+    pub created_by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl TryFrom<candidate::Model> for CandidateView {
+    type Error = InterviewError;
+
+    fn try_from(c: candidate::Model) -> Result<Self, InterviewError> {
+        Ok(Self {
+            status: stored(&c.status)?,
+            id: c.id,
+            full_name: c.full_name,
+            email: c.email,
+            phone: c.phone,
+            position: c.position,
+            source: c.source,
+            notes: c.notes,
+            created_by: c.created_by,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        })
+    }
+}
+
+const NOT_FOUND: InterviewError = InterviewError::NotFound("Candidate");
+
+pub async fn create(
+    state: &AppState,
+    caller: &Principal,
+    new: NewCandidate,
+) -> Result<CandidateView, InterviewError> {
+    store::insert(&state.db, caller.company_id, caller.user_id, new)
+        .await?
+        .try_into()
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Principal,
+    filter: &CandidateFilter,
+    skip: u64,
+    limit: u64,
+) -> Result<Vec<CandidateView>, InterviewError> {
+    store::list(
+        &state.db,
+        caller.company_id,
+        filter,
+        skip,
+        limit.min(MAX_LIMIT),
+    )
+    .await?
+    .into_iter()
+    .map(CandidateView::try_from)
+    .collect()
+}
+
+pub async fn get(
+    state: &AppState,
+    caller: &Principal,
+    id: Uuid,
+) -> Result<CandidateView, InterviewError> {
+    store::find(&state.db, caller.company_id, id)
+        .await?
+        .ok_or(NOT_FOUND)?
+        .try_into()
+}
+
+pub async fn update(
+    state: &AppState,
+    caller: &Principal,
+    id: Uuid,
+    change: CandidateChange,
+) -> Result<CandidateView, InterviewError> {
+    let current = store::find(&state.db, caller.company_id, id)
+        .await?
+        .ok_or(NOT_FOUND)?;
+    let mut model = current.into_active_model();
+    if let Some(v) = change.full_name {
+        model.full_name = Set(v);
+    }
+    if let Some(v) = change.email {
+        model.email = Set(v.as_str().to_owned());
+    }
+    if let Some(v) = change.phone {
+        model.phone = Set(v);
+    }
+    if let Some(v) = change.position {
+        model.position = Set(v);
+    }
+    if let Some(v) = change.source {
+        model.source = Set(v);
+    }
+    if let Some(v) = change.notes {
+        model.notes = Set(v);
+    }
+    if let Some(v) = change.status {
+        model.status = Set(v.as_str().to_owned());
+    }
+    model.updated_at = Set(OffsetDateTime::now_utc());
+    store::save(&state.db, model).await?.try_into()
+}
+
+pub async fn delete(state: &AppState, caller: &Principal, id: Uuid) -> Result<(), InterviewError> {
+    if store::soft_delete(&state.db, caller.company_id, id).await? {
+        Ok(())
+    } else {
+        Err(NOT_FOUND)
+    }
+}

@@ -1,0 +1,127 @@
+//! The interview service's settings, from the environment.
+
+use secrecy::{ExposeSecret, SecretString};
+use service_runtime::config::{ConfigError, Env};
+use service_runtime::grpc::MIN_INTERNAL_KEY_BYTES;
+use service_runtime::server::HttpSettings;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The longest an introspection answer may be cached.
+pub const MAX_INTROSPECTION_CACHE_MS: u64 = 5_000;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub http: HttpSettings,
+    pub grpc_addr: SocketAddr,
+    pub database_url: SecretString,
+    pub db_max_connections: u32,
+    /// Where auth's gRPC answers, e.g. `http://auth:50051`.
+    pub auth_grpc_url: String,
+    pub internal_key: SecretString,
+    pub introspection_ttl: Duration,
+}
+
+/// What the one-process binary supplies for whatever the environment leaves unset.
+#[derive(Debug, Clone)]
+pub struct EmbeddedDefaults {
+    pub http_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    pub database_url: String,
+    pub auth_grpc_url: String,
+    pub internal_key: SecretString,
+}
+
+impl Settings {
+    pub fn from_env(env: &Env, embedded: Option<EmbeddedDefaults>) -> Result<Self, ConfigError> {
+        let (http_addr, grpc_addr, database_url, auth_grpc_url, internal_key) = match embedded {
+            None => (
+                SocketAddr::from(([0, 0, 0, 0], 8001)),
+                SocketAddr::from(([0, 0, 0, 0], 50052)),
+                env.required("DATABASE_URL")?.to_owned(),
+                env.required("AUTH_GRPC_URL")?.to_owned(),
+                SecretString::from(env.required("INTERNAL_API_KEY")?.to_owned()),
+            ),
+            Some(d) => (
+                d.http_addr,
+                d.grpc_addr,
+                env.get("DATABASE_URL")
+                    .map_or(d.database_url, str::to_owned),
+                env.get("AUTH_GRPC_URL")
+                    .map_or(d.auth_grpc_url, str::to_owned),
+                env.get("INTERNAL_API_KEY")
+                    .map_or(d.internal_key, |k| SecretString::from(k.to_owned())),
+            ),
+        };
+        if internal_key.expose_secret().len() < MIN_INTERNAL_KEY_BYTES {
+            return Err(ConfigError::invalid(
+                "INTERNAL_API_KEY",
+                format!("must be at least {MIN_INTERNAL_KEY_BYTES} characters"),
+            ));
+        }
+        if !(auth_grpc_url.starts_with("http://") || auth_grpc_url.starts_with("https://")) {
+            return Err(ConfigError::invalid(
+                "AUTH_GRPC_URL",
+                "must be an http:// or https:// URL",
+            ));
+        }
+        let cache_ms: u64 = env.parse_or("INTROSPECTION_CACHE_MS", 1_000)?;
+        if cache_ms > MAX_INTROSPECTION_CACHE_MS {
+            return Err(ConfigError::invalid(
+                "INTROSPECTION_CACHE_MS",
+                format!(
+                    "must be at most {MAX_INTROSPECTION_CACHE_MS}: revocations must count within seconds"
+                ),
+            ));
+        }
+        Ok(Self {
+            http: HttpSettings::from_env(env, "INTERVIEW_HTTP_ADDR", http_addr)?,
+            grpc_addr: env.parse_or("INTERVIEW_GRPC_ADDR", grpc_addr)?,
+            database_url: SecretString::from(database_url),
+            db_max_connections: env.parse_or("DB_MAX_CONNECTIONS", 10)?,
+            auth_grpc_url,
+            internal_key,
+            introspection_ttl: Duration::from_millis(cache_ms),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn production(extra: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut pairs = vec![
+            ("DATABASE_URL", "postgres://db/x"),
+            ("AUTH_GRPC_URL", "http://auth:50051"),
+            ("INTERNAL_API_KEY", "internal-key-for-tests"),
+        ];
+        pairs.extend_from_slice(extra);
+        Settings::from_env(&Env::from_pairs(pairs), None)
+    }
+
+    #[test]
+    fn defaults() {
+        let s = production(&[]).unwrap();
+        assert_eq!(s.http.addr.port(), 8001);
+        assert_eq!(s.grpc_addr.port(), 50052);
+        assert_eq!(s.introspection_ttl, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (name, value) in [
+            ("INTROSPECTION_CACHE_MS", "60000"),
+            ("INTROSPECTION_CACHE_MS", "soon"),
+            ("AUTH_GRPC_URL", "auth:50051"),
+            ("INTERNAL_API_KEY", "short"),
+            ("INTERVIEW_GRPC_ADDR", "x"),
+            ("INTERVIEW_HTTP_ADDR", "x"),
+        ] {
+            let err = production(&[(name, value)]).unwrap_err();
+            assert!(err.to_string().contains(name), "{name}={value}: {err}");
+        }
+        let err = Settings::from_env(&Env::default(), None).unwrap_err();
+        assert!(err.to_string().contains("DATABASE_URL"));
+    }
+}

@@ -1,0 +1,103 @@
+//! Building and running the interview service: HTTP (:8001) and gRPC (:50052).
+
+use crate::grpc::InterviewGrpc;
+use crate::openapi::ApiDoc;
+use crate::routes;
+use crate::service::AppState;
+use crate::settings::Settings;
+use actix_web::dev::Server;
+use actix_web::web;
+use anyhow::Context;
+use auth_types::IntrospectionClient;
+use platform_proto::interview::v1::interview_service_server::InterviewServiceServer;
+use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
+use service_runtime::db::{self, DatabaseCheck};
+use service_runtime::grpc::{RequireCaller, shutdown_signal};
+use service_runtime::health::Readiness;
+use service_runtime::server::{HttpService, bind_grpc, grpc_router, serve_http};
+use std::sync::Arc;
+use utoipa::OpenApi;
+
+type GrpcServer = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(), tonic::transport::Error>> + Send>,
+>;
+
+pub struct Application {
+    port: u16,
+    grpc_port: u16,
+    server: Server,
+    grpc: GrpcServer,
+}
+
+impl Application {
+    /// Connects to the database and builds the service (run migrations first).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = db::connect(
+            settings.database_url.expose_secret(),
+            settings.db_max_connections,
+        )
+        .await
+        .context("connecting to DATABASE_URL")?;
+        Self::build_with_db(settings, db).await
+    }
+
+    pub async fn build_with_db(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
+        let auth = IntrospectionClient::new(
+            &settings.auth_grpc_url,
+            &settings.internal_key,
+            settings.introspection_ttl,
+        )?;
+        let state = AppState {
+            db: db.clone(),
+            auth: auth.clone(),
+        };
+
+        let (incoming, grpc_port) = bind_grpc(settings.grpc_addr, "INTERVIEW_GRPC_ADDR")?;
+        let grpc = grpc_router::<InterviewServiceServer<InterviewGrpc>>(
+            platform_proto::FILE_DESCRIPTOR_SET,
+        )
+        .await?
+        .add_service(InterviewServiceServer::with_interceptor(
+            InterviewGrpc::new(state.clone()),
+            RequireCaller::new(settings.internal_key.clone()),
+        ))
+        .serve_with_incoming_shutdown(incoming, shutdown_signal());
+
+        let data = web::Data::new(state);
+        let auth_data = web::Data::new(auth);
+        let (server, port) = serve_http(
+            &settings.http,
+            HttpService {
+                name: "interview",
+                readiness: Readiness::new(vec![Arc::new(DatabaseCheck(db))]),
+                openapi: ApiDoc::openapi(),
+                configure: move |cfg: &mut web::ServiceConfig| {
+                    cfg.app_data(data.clone()).app_data(auth_data.clone());
+                    routes::configure(cfg);
+                },
+            },
+        )?;
+        Ok(Self {
+            port,
+            grpc_port,
+            server,
+            grpc: Box::pin(grpc),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn grpc_port(&self) -> u16 {
+        self.grpc_port
+    }
+
+    /// Serves HTTP and gRPC until the process is asked to stop.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let http = async { self.server.await.context("HTTP server") };
+        let grpc = async { self.grpc.await.context("gRPC server") };
+        tokio::try_join!(http, grpc).map(|_| ())
+    }
+}

@@ -1,0 +1,12 @@
+//! The interview service against the real PostgreSQL and Redis, with real gRPC to a real
+//! auth service: both run on random ports; every test has its own database and prefix.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod helpers;
+
+mod access;
+mod calendar;
+mod candidates;
+mod grpc;
+mod interviews;

@@ -1,0 +1,164 @@
+//! The harness every service's suite shares: a fresh, migrated PostgreSQL database per
+//! test, a Redis key prefix per test, the auth service running on random ports, seeded
+//! companies, and the assertions on the error contract.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test harness: fail loudly"
+)]
+
+use auth_service::bootstrap::{AdminSpec, Outcome, ensure_admin};
+use auth_types::{CompanyId, UserId};
+use reqwest::{Response, StatusCode};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use secrecy::SecretString;
+use serde_json::Value;
+use service_runtime::config::Env;
+use service_runtime::db;
+use uuid::Uuid;
+
+pub const SECRET: &str = "test-secret-key-that-is-at-least-32-bytes";
+pub const INTERNAL_KEY: &str = "internal-test-key-0123456789";
+pub const ADMIN_PASSWORD: &str = "Admin-Pass1";
+
+/// `TEST_PG_URL`: the server, without a database name.
+pub fn pg_base() -> String {
+    std::env::var("TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A new database with every migration applied: its URL and a connection.
+pub async fn fresh_database() -> (String, DatabaseConnection) {
+    let name = format!("auth_test_{}", Uuid::new_v4().simple());
+    let admin = Database::connect(format!("{}/postgres?sslmode=disable", pg_base()))
+        .await
+        .expect("PostgreSQL must answer at TEST_PG_URL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create the test database");
+    admin.close().await.ok();
+    let url = format!("{}/{name}?sslmode=disable", pg_base());
+    let conn = db::connect(&url, 5)
+        .await
+        .expect("connect to the test database");
+    migration::migrate(&conn).await.expect("migrate");
+    (url, conn)
+}
+
+/// The auth service, running.
+pub struct Auth {
+    pub address: String,
+    pub grpc_address: String,
+    pub redis_prefix: String,
+}
+
+/// Starts auth on random ports against `database_url`, Redis under a new key prefix.
+pub async fn spawn_auth(
+    database_url: &str,
+    conn: DatabaseConnection,
+    extra: &[(&str, &str)],
+) -> Auth {
+    let redis_prefix = format!("test:{}:", Uuid::new_v4().simple());
+    let mut pairs: Vec<(String, String)> = vec![
+        ("DATABASE_URL".into(), database_url.into()),
+        ("REDIS_URL".into(), redis_url()),
+        ("REDIS_KEY_PREFIX".into(), redis_prefix.clone()),
+        ("SECRET_KEY".into(), SECRET.into()),
+        ("AUTH_HTTP_ADDR".into(), "127.0.0.1:0".into()),
+        ("AUTH_GRPC_ADDR".into(), "127.0.0.1:0".into()),
+        ("INTERNAL_API_KEY".into(), INTERNAL_KEY.into()),
+        ("HTTP_WORKERS".into(), "2".into()),
+    ];
+    pairs.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let settings =
+        auth_service::Settings::from_env(&Env::from_pairs(pairs), None).expect("auth settings");
+    let app = auth_service::Application::build_with_db(settings, conn)
+        .await
+        .expect("build auth");
+    let auth = Auth {
+        address: format!("http://127.0.0.1:{}", app.port()),
+        grpc_address: format!("http://127.0.0.1:{}", app.grpc_port()),
+        redis_prefix,
+    };
+    tokio::spawn(app.run_until_stopped());
+    auth
+}
+
+/// A company with its admin (password [`ADMIN_PASSWORD`]).
+pub async fn seed_company(
+    db: &DatabaseConnection,
+    company: &str,
+    email: &str,
+) -> (CompanyId, UserId) {
+    let outcome = ensure_admin(
+        db,
+        AdminSpec {
+            company: company.into(),
+            email: email.into(),
+            full_name: "Ada Admin".into(),
+            password: SecretString::from(ADMIN_PASSWORD.to_owned()),
+        },
+    )
+    .await
+    .expect("seed");
+    match outcome {
+        Outcome::Created { company, user } | Outcome::AlreadyExists { company, user } => {
+            (company, user)
+        }
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+pub async fn body(res: Response) -> Value {
+    let text = res.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// Asserts the status and the `{"detail": ...}` shape; gives the detail.
+pub async fn assert_error(res: Response, status: StatusCode) -> String {
+    assert_eq!(res.status(), status, "unexpected status");
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(ct.starts_with("application/json"), "content-type {ct}");
+    let v = body(res).await;
+    v["detail"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no detail in {v}"))
+        .to_owned()
+}
+
+/// A signed-in pair of tokens.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+pub fn tokens_of(v: &Value) -> Tokens {
+    Tokens {
+        access: v["access_token"].as_str().expect("access_token").to_owned(),
+        refresh: v["refresh_token"]
+            .as_str()
+            .expect("refresh_token")
+            .to_owned(),
+    }
+}
