@@ -1,7 +1,7 @@
 # AI Interviewer Platform: the everyday commands.
 #
 #   make run      the whole platform on the embedded default (SQLite, in-process token
-#                 store) at http://127.0.0.1:8000
+#                 store): auth :8000, interview :8001, scoring :8002
 #   make test     the whole test suite (see the `test` recipe for what it needs)
 #   make fmt      check formatting
 #   make lint     clippy, warnings are errors
@@ -81,12 +81,12 @@ test:
 	  echo "  (PostgreSQL from TEST_PG_URL, Redis from TEST_REDIS_URL)" >&2
 	  exit 1
 	fi
-	skipped="SKIPPED: the real-backend suites (auth-service and interview-service tests/api) need PostgreSQL at $$pg_host:$$pg_port (TEST_PG_URL) and Redis at $$redis_host:$$redis_port (TEST_REDIS_URL); not answering: $$names"
+	skipped="SKIPPED: the real-backend suites (tests/api of auth-service, interview-service and scoring-service) need PostgreSQL at $$pg_host:$$pg_port (TEST_PG_URL) and Redis at $$redis_host:$$redis_port (TEST_REDIS_URL); not answering: $$names"
 	echo "$$skipped"
-	echo "+ cargo test --workspace --exclude auth-service --exclude interview-service"
-	cargo test --workspace --exclude auth-service --exclude interview-service
-	echo "+ cargo test -p auth-service -p interview-service --lib"
-	cargo test -p auth-service -p interview-service --lib
+	echo "+ cargo test --workspace --exclude auth-service --exclude interview-service --exclude scoring-service"
+	cargo test --workspace --exclude auth-service --exclude interview-service --exclude scoring-service
+	echo "+ cargo test -p auth-service -p interview-service -p scoring-service --lib"
+	cargo test -p auth-service -p interview-service -p scoring-service --lib
 	echo
 	echo "$$skipped"
 

@@ -11,7 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
 
     let mut config = tonic_prost_build::Config::new();
-    // A protoc on PATH or in PROTOC wins; otherwise the vendored one.
+    // A protoc named by PROTOC wins; otherwise the vendored one.
     let protoc = match std::env::var_os("PROTOC") {
         Some(p) => PathBuf::from(p),
         None => protoc_bin_vendored::protoc_bin_path()?,

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_auth;
 mod m20261123_000002_interviews;
+mod m20261123_000003_scoring;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_auth::Migration),
             Box::new(m20261123_000002_interviews::Migration),
+            Box::new(m20261123_000003_scoring::Migration),
         ]
     }
 }

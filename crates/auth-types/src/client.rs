@@ -23,6 +23,10 @@ use tonic::transport::{Channel, Endpoint};
 /// The longest an answer is trusted unless configured otherwise.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(1);
 
+/// The longest a service may be configured to trust an answer: revocations must count
+/// within seconds.
+pub const MAX_CACHE_TTL: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum IntrospectError {
     /// Auth did not answer, or answered with an error: the caller must fail closed.
@@ -183,4 +187,22 @@ fn principal_of(r: IntrospectResponse) -> Result<Principal, String> {
         issued_at: r.iat,
         expires_at: r.exp,
     })
+}
+
+/// Readiness: auth answers an authenticated call (an empty lookup).
+pub struct AuthCheck(pub IntrospectionClient);
+
+#[async_trait::async_trait]
+impl service_runtime::health::ReadinessCheck for AuthCheck {
+    fn name(&self) -> &'static str {
+        "auth"
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        self.0
+            .lookup_users(CompanyId(uuid::Uuid::nil()), &[])
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
 }

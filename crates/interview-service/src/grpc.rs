@@ -1,10 +1,15 @@
 //! The gRPC face of the interview service (:50052): interview lookup for the scoring
 //! service, behind the internal service credential.
 
+use crate::entities::interview;
+use crate::error::InterviewError;
 use crate::service::{AppState, interviews};
+use crate::store::{candidates, interviews as store};
 use auth_types::CompanyId;
 use platform_proto::interview::v1::interview_service_server::InterviewService;
-use platform_proto::interview::v1::{GetInterviewRequest, Interview};
+use platform_proto::interview::v1::{
+    GetInterviewRequest, Interview, ListCandidateInterviewsRequest, ListCandidateInterviewsResponse,
+};
 use time::format_description::well_known::Rfc3339;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -34,20 +39,58 @@ impl InterviewService for InterviewGrpc {
         let company = CompanyId::from(uuid_arg("company_id", &req.company_id)?);
         let id = uuid_arg("interview_id", &req.interview_id)?;
         let (i, people) = interviews::load(&self.state, company, id).await?;
-        Ok(Response::new(Interview {
-            id: i.id.to_string(),
-            company_id: i.company_id.to_string(),
-            candidate_id: i.candidate_id.to_string(),
-            interviewer_ids: people.iter().map(Uuid::to_string).collect(),
-            title: i.title,
-            kind: i.kind,
-            status: i.status,
-            scheduled_at: i
-                .scheduled_at
-                .format(&Rfc3339)
-                .map_err(|e| Status::internal(e.to_string()))?,
-            duration_minutes: u32::try_from(i.duration_minutes).unwrap_or(0),
-            created_by: i.created_by.to_string(),
+        Ok(Response::new(message(i, &people)?))
+    }
+
+    async fn list_candidate_interviews(
+        &self,
+        request: Request<ListCandidateInterviewsRequest>,
+    ) -> Result<Response<ListCandidateInterviewsResponse>, Status> {
+        let req = request.into_inner();
+        let company = CompanyId::from(uuid_arg("company_id", &req.company_id)?);
+        let candidate = uuid_arg("candidate_id", &req.candidate_id)?;
+        let db = &self.state.db;
+        if candidates::find(db, company, candidate)
+            .await
+            .map_err(InterviewError::from)?
+            .is_none()
+        {
+            return Err(InterviewError::NotFound("Candidate").into());
+        }
+        let rows = store::of_candidate(db, company, candidate)
+            .await
+            .map_err(InterviewError::from)?;
+        let ids: Vec<Uuid> = rows.iter().map(|i| i.id).collect();
+        let mut who = store::participants(db, &ids)
+            .await
+            .map_err(InterviewError::from)?;
+        let interviews = rows
+            .into_iter()
+            .map(|i| {
+                let people = who.remove(&i.id).unwrap_or_default();
+                message(i, &people)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Response::new(ListCandidateInterviewsResponse {
+            interviews,
         }))
     }
+}
+
+fn message(i: interview::Model, people: &[Uuid]) -> Result<Interview, Status> {
+    Ok(Interview {
+        id: i.id.to_string(),
+        company_id: i.company_id.to_string(),
+        candidate_id: i.candidate_id.to_string(),
+        interviewer_ids: people.iter().map(Uuid::to_string).collect(),
+        title: i.title,
+        kind: i.kind,
+        status: i.status,
+        scheduled_at: i
+            .scheduled_at
+            .format(&Rfc3339)
+            .map_err(|e| Status::internal(e.to_string()))?,
+        duration_minutes: u32::try_from(i.duration_minutes).unwrap_or(0),
+        created_by: i.created_by.to_string(),
+    })
 }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 /// The longest an introspection answer may be cached.
-pub const MAX_INTROSPECTION_CACHE_MS: u64 = 5_000;
+pub const MAX_INTROSPECTION_CACHE_MS: u128 = auth_types::client::MAX_CACHE_TTL.as_millis();
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -66,7 +66,7 @@ impl Settings {
             ));
         }
         let cache_ms: u64 = env.parse_or("INTROSPECTION_CACHE_MS", 1_000)?;
-        if cache_ms > MAX_INTROSPECTION_CACHE_MS {
+        if u128::from(cache_ms) > MAX_INTROSPECTION_CACHE_MS {
             return Err(ConfigError::invalid(
                 "INTROSPECTION_CACHE_MS",
                 format!(

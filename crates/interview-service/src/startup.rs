@@ -9,6 +9,7 @@ use actix_web::dev::Server;
 use actix_web::web;
 use anyhow::Context;
 use auth_types::IntrospectionClient;
+use auth_types::client::AuthCheck;
 use platform_proto::interview::v1::interview_service_server::InterviewServiceServer;
 use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
@@ -65,12 +66,16 @@ impl Application {
         .serve_with_incoming_shutdown(incoming, shutdown_signal());
 
         let data = web::Data::new(state);
+        let readiness = Readiness::new(vec![
+            Arc::new(DatabaseCheck(db)),
+            Arc::new(AuthCheck(auth.clone())),
+        ]);
         let auth_data = web::Data::new(auth);
         let (server, port) = serve_http(
             &settings.http,
             HttpService {
                 name: "interview",
-                readiness: Readiness::new(vec![Arc::new(DatabaseCheck(db))]),
+                readiness,
                 openapi: ApiDoc::openapi(),
                 configure: move |cfg: &mut web::ServiceConfig| {
                     cfg.app_data(data.clone()).app_data(auth_data.clone());

@@ -32,6 +32,7 @@ pub struct DemoLogin {
 pub struct Platform {
     pub auth: Application,
     pub interview: interview_service::Application,
+    pub scoring: scoring_service::Application,
     pub demo: DemoLogin,
     pub data_dir: PathBuf,
 }
@@ -104,14 +105,26 @@ impl Platform {
                 database_url: database_url.expose_secret().to_owned(),
                 // Real gRPC between the services, also in one process.
                 auth_grpc_url: format!("http://127.0.0.1:{}", auth.grpc_port()),
-                internal_key,
+                internal_key: internal_key.clone(),
             }),
         )?;
         let interview =
-            interview_service::Application::build_with_db(interview_settings, conn).await?;
+            interview_service::Application::build_with_db(interview_settings, conn.clone()).await?;
+        let scoring_settings = scoring_service::Settings::from_env(
+            env,
+            Some(scoring_service::EmbeddedDefaults {
+                http_addr: SocketAddr::from(([127, 0, 0, 1], 8002)),
+                database_url: database_url.expose_secret().to_owned(),
+                auth_grpc_url: format!("http://127.0.0.1:{}", auth.grpc_port()),
+                interview_grpc_url: format!("http://127.0.0.1:{}", interview.grpc_port()),
+                internal_key,
+            }),
+        )?;
+        let scoring = scoring_service::Application::build_with_db(scoring_settings, conn).await?;
         Ok(Self {
             auth,
             interview,
+            scoring,
             demo: DemoLogin {
                 email,
                 password,
@@ -125,6 +138,7 @@ impl Platform {
     pub fn banner(&self) -> String {
         let port = self.auth.port();
         let interview = self.interview.port();
+        let scoring = self.scoring.port();
         let password_line = if self.demo.created {
             format!("password: {}", self.demo.password.expose_secret())
         } else {
@@ -134,6 +148,7 @@ impl Platform {
             "AI Interviewer Platform (embedded default; data in {dir})\n\
              auth      http://127.0.0.1:{port}   docs: http://127.0.0.1:{port}/docs/\n\
              interview http://127.0.0.1:{interview}   docs: http://127.0.0.1:{interview}/docs/\n\
+             scoring   http://127.0.0.1:{scoring}   docs: http://127.0.0.1:{scoring}/docs/\n\
              sign in:  {email}  {password_line}\n\
              try:      curl -s -X POST http://127.0.0.1:{port}/api/v1/auth/login \\\n\
              \x20           -H 'Content-Type: application/json' \\\n\

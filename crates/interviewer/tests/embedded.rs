@@ -28,6 +28,7 @@ async fn start_in(dir: &Path, extra: &[(&str, &str)]) -> (Embedded, Platform) {
         ("AUTH_GRPC_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         ("INTERVIEW_HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         ("INTERVIEW_GRPC_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        ("SCORING_HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         ("HTTP_WORKERS".to_owned(), "2".to_owned()),
     ];
     pairs.extend(
@@ -361,10 +362,11 @@ async fn a_short_secret_key_stops_start_up_with_its_name() {
 }
 
 #[tokio::test]
-async fn the_interview_service_runs_alongside_over_real_grpc() {
+async fn interview_and_scoring_run_alongside_over_real_grpc() {
     let dir = data_dir();
     let (app, platform) = start_in(&dir, &[]).await;
     let interview = format!("http://127.0.0.1:{}", platform.interview.port());
+    let scoring = format!("http://127.0.0.1:{}", platform.scoring.port());
     tokio::spawn(platform.run_until_stopped());
     let tokens = app.login().await;
     let access = tokens["access_token"].as_str().unwrap();

@@ -1,9 +1,9 @@
 //! Candidates: who is in the pipeline, and where.
 
-use super::named_enum;
 use serde::Deserialize;
 use service_runtime::email::Email;
 use service_runtime::http::FieldError;
+use service_runtime::named_enum;
 use service_runtime::validate::{Checks, optional_text, present, text};
 use utoipa::ToSchema;
 

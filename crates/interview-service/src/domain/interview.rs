@@ -1,8 +1,8 @@
 //! Interviews: what is scheduled, with whom, and the lifecycle a scheduler allows.
 
-use super::named_enum;
 use serde::Deserialize;
 use service_runtime::http::FieldError;
+use service_runtime::named_enum;
 use service_runtime::validate::{Checks, optional_text, present, text};
 use time::{Duration, OffsetDateTime, UtcOffset};
 use utoipa::ToSchema;

@@ -106,6 +106,20 @@ pub async fn find(
         .await
 }
 
+/// Every interview of a candidate, oldest first.
+pub async fn of_candidate(
+    db: &impl ConnectionTrait,
+    company: CompanyId,
+    candidate: Uuid,
+) -> Result<Vec<interview::Model>, DbErr> {
+    interview::Entity::find()
+        .filter(interview::Column::CompanyId.eq(Uuid::from(company)))
+        .filter(interview::Column::CandidateId.eq(candidate))
+        .order_by_asc(interview::Column::ScheduledAt)
+        .all(db)
+        .await
+}
+
 /// The interviewers of each interview, in a stable order.
 pub async fn participants(
     db: &impl ConnectionTrait,

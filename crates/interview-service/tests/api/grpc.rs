@@ -80,3 +80,57 @@ async fn an_interview_is_looked_up_by_company_and_id_with_the_credential() {
         .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
 }
+
+#[tokio::test]
+async fn a_candidates_interviews_are_listed_for_scoring() {
+    use platform_proto::interview::v1::ListCandidateInterviewsRequest;
+    let p = spawn_platform().await;
+    let admin = p.admin().await;
+    let (alice, _) = p.user("agent", "Alice Agent").await;
+    let grace = p.candidate(&admin.access, "Grace Hopper").await;
+    let alan = p.candidate(&admin.access, "Alan Turing").await;
+    let second = p
+        .scheduled(&admin.access, grace, &[alice], "2030-01-03T10:00:00Z", 60)
+        .await;
+    let first = p
+        .scheduled(&admin.access, grace, &[alice], "2030-01-02T10:00:00Z", 60)
+        .await;
+    p.scheduled(&admin.access, alan, &[alice], "2030-01-04T10:00:00Z", 60)
+        .await;
+    let me = body(
+        p.auth_call(
+            reqwest::Method::GET,
+            "/api/v1/users/me",
+            &admin.access,
+            None,
+        )
+        .await,
+    )
+    .await;
+    let company = me["company_id"].as_str().unwrap().to_owned();
+    let mut client = InterviewServiceClient::connect(p.interview_grpc.clone())
+        .await
+        .unwrap();
+    let ask = |company: &str, candidate: String| ListCandidateInterviewsRequest {
+        company_id: company.into(),
+        candidate_id: candidate,
+    };
+
+    let list = client
+        .list_candidate_interviews(with_key(ask(&company, grace.to_string()), INTERNAL_KEY))
+        .await
+        .unwrap()
+        .into_inner()
+        .interviews;
+    let ids: Vec<String> = list.iter().map(|i| i.id.clone()).collect();
+    assert_eq!(ids, [first.to_string(), second.to_string()]);
+    let (other, _) = seed_company(&p.db, "Globex", "boss@globex.example").await;
+    let err = client
+        .list_candidate_interviews(with_key(
+            ask(&other.to_string(), grace.to_string()),
+            INTERNAL_KEY,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+}

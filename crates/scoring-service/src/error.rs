@@ -1,0 +1,89 @@
+//! The scoring service's one error type, mapped to HTTP exactly once.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use auth_types::IntrospectError;
+use service_runtime::http::{FieldError, detail, validation_failed};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScoringError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("{dependency} is unavailable: {cause}")]
+    Unavailable {
+        dependency: &'static str,
+        cause: String,
+    },
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<Vec<FieldError>> for ScoringError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        Self::Validation(errors)
+    }
+}
+
+impl From<sea_orm::DbErr> for ScoringError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        use sea_orm::DbErr;
+        if matches!(e, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+            Self::Unavailable {
+                dependency: "database",
+                cause: e.to_string(),
+            }
+        } else {
+            Self::Unexpected(anyhow::Error::new(e).context("database error"))
+        }
+    }
+}
+
+impl From<IntrospectError> for ScoringError {
+    fn from(e: IntrospectError) -> Self {
+        match e {
+            IntrospectError::Unavailable(cause) => Self::Unavailable {
+                dependency: "authentication service",
+                cause,
+            },
+        }
+    }
+}
+
+impl ResponseError for ScoringError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Validation(errors) => validation_failed(errors),
+            Self::Unavailable { dependency, cause } => {
+                tracing::warn!(dependency, cause = %cause, "dependency unavailable");
+                detail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("Service temporarily unavailable: the {dependency} is not answering"),
+                )
+            }
+            Self::Unexpected(e) => {
+                tracing::error!(error = ?e, "unexpected error");
+                detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+            }
+            Self::NotFound(_) | Self::Forbidden(_) | Self::Conflict(_) => {
+                detail(self.status_code(), self.to_string())
+            }
+        }
+    }
+}

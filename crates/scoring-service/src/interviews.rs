@@ -1,0 +1,93 @@
+//! The interview service, asked over gRPC: which interviews exist, their status and
+//! interviewers. Not found is 404 here too; anything else it answers is 503.
+
+use crate::error::ScoringError;
+use auth_types::CompanyId;
+use platform_proto::interview::v1::interview_service_client::InterviewServiceClient;
+use platform_proto::interview::v1::{
+    GetInterviewRequest, Interview, ListCandidateInterviewsRequest,
+};
+use secrecy::SecretString;
+use service_runtime::config::ConfigError;
+use service_runtime::grpc::PresentCredential;
+use std::time::Duration;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use uuid::Uuid;
+
+#[derive(Clone)]
+pub struct InterviewClient {
+    grpc: InterviewServiceClient<InterceptedService<Channel, PresentCredential>>,
+}
+
+fn failed(status: tonic::Status, missing: &'static str) -> ScoringError {
+    if status.code() == tonic::Code::NotFound {
+        return ScoringError::NotFound(missing);
+    }
+    tracing::warn!(code = ?status.code(), message = status.message(), "interview service call failed");
+    ScoringError::Unavailable {
+        dependency: "interview service",
+        cause: status.message().to_owned(),
+    }
+}
+
+impl InterviewClient {
+    /// Connects lazily, like the introspection client.
+    pub fn new(url: &str, key: &SecretString) -> Result<Self, ConfigError> {
+        let endpoint = Endpoint::from_shared(url.to_owned())
+            .map_err(|e| ConfigError::invalid("INTERVIEW_GRPC_URL", e.to_string()))?
+            .connect_timeout(Duration::from_secs(1))
+            .timeout(Duration::from_secs(3));
+        Ok(Self {
+            grpc: InterviewServiceClient::with_interceptor(
+                endpoint.connect_lazy(),
+                PresentCredential::new(key)?,
+            ),
+        })
+    }
+
+    pub async fn interview(&self, company: CompanyId, id: Uuid) -> Result<Interview, ScoringError> {
+        self.grpc
+            .clone()
+            .get_interview(GetInterviewRequest {
+                company_id: company.to_string(),
+                interview_id: id.to_string(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| failed(s, "Interview"))
+    }
+
+    pub async fn of_candidate(
+        &self,
+        company: CompanyId,
+        candidate: Uuid,
+    ) -> Result<Vec<Interview>, ScoringError> {
+        self.grpc
+            .clone()
+            .list_candidate_interviews(ListCandidateInterviewsRequest {
+                company_id: company.to_string(),
+                candidate_id: candidate.to_string(),
+            })
+            .await
+            .map(|r| r.into_inner().interviews)
+            .map_err(|s| failed(s, "Candidate"))
+    }
+}
+
+/// Readiness: the interview service answers an authenticated call.
+pub struct InterviewCheck(pub InterviewClient);
+
+#[async_trait::async_trait]
+impl service_runtime::health::ReadinessCheck for InterviewCheck {
+    fn name(&self) -> &'static str {
+        "interview"
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        match self.0.interview(CompanyId(Uuid::nil()), Uuid::nil()).await {
+            Ok(_) | Err(ScoringError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Scorecards (page `interviews`): one per evaluator per interview, immutable once
+//! submitted; an amendment is the next revision and the old one stays.
+
+use super::AppState;
+use crate::domain::scorecard::{self, AmendScorecard, Recommendation, SubmitScorecard};
+use crate::entities::scorecard as entity;
+use crate::error::ScoringError;
+use crate::store::scorecards::{self as repo, NewRevision};
+use crate::store::{self, rubrics};
+use auth_types::{Principal, Role};
+use platform_proto::interview::v1::Interview;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScorecardView {
+    pub id: Uuid,
+    pub interview_id: Uuid,
+    pub evaluator_id: Uuid,
+    pub rubric_id: Uuid,
+    pub rubric_version: i32,
+    pub ratings: BTreeMap<String, u8>,
+    pub recommendation: Recommendation,
+    pub notes: Option<String>,
+    pub revision: i32,
+    /// The revision this one amends.
+    pub amends: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub submitted_at: OffsetDateTime,
+}
+
+fn view(s: entity::Model) -> Result<ScorecardView, ScoringError> {
+    Ok(ScorecardView {
+        ratings: repo::ratings_of(&s)?,
+        recommendation: s.recommendation.parse().map_err(|e: String| {
+            ScoringError::Unexpected(anyhow::anyhow!("stored recommendation: {e}"))
+        })?,
+        id: s.id,
+        interview_id: s.interview_id,
+        evaluator_id: s.evaluator_id,
+        rubric_id: s.rubric_id,
+        rubric_version: s.rubric_version,
+        notes: s.notes,
+        revision: s.revision,
+        amends: s.amends,
+        submitted_at: s.submitted_at,
+    })
+}
+
+const NOT_FOUND: ScoringError = ScoringError::NotFound("Scorecard");
+
+fn uuid(raw: &str) -> Result<Uuid, ScoringError> {
+    raw.parse().map_err(|_| {
+        ScoringError::Unexpected(anyhow::anyhow!("interview service sent a malformed id"))
+    })
+}
+
+/// The rubric's current criteria and version, or 422 when there is no such rubric.
+async fn current_rubric(
+    state: &AppState,
+    caller: &Principal,
+    id: Uuid,
+) -> Result<(i32, Vec<crate::domain::rubric::Criterion>), ScoringError> {
+    let Some(r) = rubrics::find(&state.db, caller.company_id, id).await? else {
+        return Err(ScoringError::Validation(vec![
+            service_runtime::http::FieldError::new("rubric_id", "no such rubric in your company"),
+        ]));
+    };
+    let criteria = rubrics::version(&state.db, r.id, r.current_version)
+        .await?
+        .ok_or(ScoringError::NotFound("Rubric version"))?;
+    Ok((r.current_version, criteria))
+}
+
+fn duplicate(e: sea_orm::DbErr) -> ScoringError {
+    if store::is_unique_violation(&e) {
+        ScoringError::Conflict(
+            "A scorecard by this evaluator for this interview already exists; amend it instead"
+                .into(),
+        )
+    } else {
+        e.into()
+    }
+}
+
+/// Whether the caller may score this interview: one of its interviewers, or an admin or manager.
+fn may_score(caller: &Principal, interview: &Interview) -> Result<(), ScoringError> {
+    let me = caller.user_id.to_string();
+    if interview.interviewer_ids.contains(&me) || matches!(caller.role, Role::Admin | Role::Manager)
+    {
+        Ok(())
+    } else {
+        Err(ScoringError::Forbidden(
+            "Only the interview's interviewers, admins and managers can submit scorecards",
+        ))
+    }
+}
+
+pub async fn submit(
+    state: &AppState,
+    caller: &Principal,
+    interview_id: Uuid,
+    req: SubmitScorecard,
+) -> Result<ScorecardView, ScoringError> {
+    let company = caller.company_id;
+    let interview = state.interviews.interview(company, interview_id).await?;
+    may_score(caller, &interview)?;
+    if !matches!(interview.status.as_str(), "in_progress" | "completed") {
+        return Err(ScoringError::Conflict(format!(
+            "Scorecards are for started or completed interviews; this one is {}",
+            interview.status
+        )));
+    }
+    let (version, criteria) = current_rubric(state, caller, req.rubric_id).await?;
+    let scores = scorecard::validate(&criteria, req.ratings, req.recommendation, req.notes)?;
+    if let Some(existing) =
+        repo::latest(&state.db, company, interview_id, caller.user_id.into()).await?
+    {
+        return Err(ScoringError::Conflict(format!(
+            "You already submitted a scorecard for this interview ({}); amend it instead",
+            existing.id
+        )));
+    }
+    let saved = repo::insert(
+        &state.db,
+        NewRevision {
+            company,
+            interview_id,
+            candidate_id: uuid(&interview.candidate_id)?,
+            evaluator_id: caller.user_id.into(),
+            rubric_id: req.rubric_id,
+            rubric_version: version,
+            scores: &scores,
+            revision: 1,
+            amends: None,
+        },
+    )
+    .await
+    .map_err(duplicate)?;
+    view(saved)
+}
+
+pub async fn amend(
+    state: &AppState,
+    caller: &Principal,
+    id: Uuid,
+    req: AmendScorecard,
+) -> Result<ScorecardView, ScoringError> {
+    let company = caller.company_id;
+    let previous = repo::find(&state.db, company, id).await?.ok_or(NOT_FOUND)?;
+    if previous.evaluator_id != Uuid::from(caller.user_id) {
+        return Err(ScoringError::Forbidden(
+            "Only the evaluator can amend a scorecard",
+        ));
+    }
+    let latest = repo::latest(
+        &state.db,
+        company,
+        previous.interview_id,
+        previous.evaluator_id,
+    )
+    .await?
+    .ok_or(NOT_FOUND)?;
+    if latest.id != previous.id {
+        return Err(ScoringError::Conflict(format!(
+            "Only the latest revision can be amended: {} (revision {})",
+            latest.id, latest.revision
+        )));
+    }
+    let rubric_id = req.rubric_id.unwrap_or(previous.rubric_id);
+    let (version, criteria) = current_rubric(state, caller, rubric_id).await?;
+    let scores = scorecard::validate(&criteria, req.ratings, req.recommendation, req.notes)?;
+    let saved = repo::insert(
+        &state.db,
+        NewRevision {
+            company,
+            interview_id: previous.interview_id,
+            candidate_id: previous.candidate_id,
+            evaluator_id: previous.evaluator_id,
+            rubric_id,
+            rubric_version: version,
+            scores: &scores,
+            revision: previous.revision + 1,
+            amends: Some(previous.id),
+        },
+    )
+    .await
+    .map_err(|e| {
+        if store::is_unique_violation(&e) {
+            ScoringError::Conflict("This scorecard was amended meanwhile; read it again".into())
+        } else {
+            e.into()
+        }
+    })?;
+    view(saved)
+}
+
+/// The scorecards of an interview: each evaluator's latest revision, or every revision.
+pub async fn of_interview(
+    state: &AppState,
+    caller: &Principal,
+    interview_id: Uuid,
+    all_revisions: bool,
+) -> Result<Vec<ScorecardView>, ScoringError> {
+    let company = caller.company_id;
+    state.interviews.interview(company, interview_id).await?;
+    let rows = repo::of_interviews(&state.db, company, &[interview_id]).await?;
+    let rows = if all_revisions {
+        rows
+    } else {
+        repo::latest_only(rows)
+    };
+    rows.into_iter().map(view).collect()
+}
+
+pub async fn get(
+    state: &AppState,
+    caller: &Principal,
+    id: Uuid,
+) -> Result<ScorecardView, ScoringError> {
+    view(
+        repo::find(&state.db, caller.company_id, id)
+            .await?
+            .ok_or(NOT_FOUND)?,
+    )
+}

@@ -1,0 +1,130 @@
+//! The scoring service's settings, from the environment.
+
+use secrecy::{ExposeSecret, SecretString};
+use service_runtime::config::{ConfigError, Env};
+use service_runtime::grpc::MIN_INTERNAL_KEY_BYTES;
+use service_runtime::server::HttpSettings;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub http: HttpSettings,
+    pub database_url: SecretString,
+    pub db_max_connections: u32,
+    pub auth_grpc_url: String,
+    pub interview_grpc_url: String,
+    pub internal_key: SecretString,
+    pub introspection_ttl: Duration,
+}
+
+/// What the one-process binary supplies for whatever the environment leaves unset.
+#[derive(Debug, Clone)]
+pub struct EmbeddedDefaults {
+    pub http_addr: SocketAddr,
+    pub database_url: String,
+    pub auth_grpc_url: String,
+    pub interview_grpc_url: String,
+    pub internal_key: SecretString,
+}
+
+fn grpc_url(name: &str, url: String) -> Result<String, ConfigError> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url)
+    } else {
+        Err(ConfigError::invalid(
+            name,
+            "must be an http:// or https:// URL",
+        ))
+    }
+}
+
+impl Settings {
+    pub fn from_env(env: &Env, embedded: Option<EmbeddedDefaults>) -> Result<Self, ConfigError> {
+        let pick = |name: &str, default: Option<String>| -> Result<String, ConfigError> {
+            match (env.get(name), default) {
+                (Some(v), _) => Ok(v.to_owned()),
+                (None, Some(d)) => Ok(d),
+                (None, None) => Err(ConfigError::Missing {
+                    name: name.to_owned(),
+                }),
+            }
+        };
+        let d = embedded.as_ref();
+        let database_url = pick("DATABASE_URL", d.map(|d| d.database_url.clone()))?;
+        let auth_grpc_url = grpc_url(
+            "AUTH_GRPC_URL",
+            pick("AUTH_GRPC_URL", d.map(|d| d.auth_grpc_url.clone()))?,
+        )?;
+        let interview_grpc_url = grpc_url(
+            "INTERVIEW_GRPC_URL",
+            pick(
+                "INTERVIEW_GRPC_URL",
+                d.map(|d| d.interview_grpc_url.clone()),
+            )?,
+        )?;
+        let internal_key = match (env.get("INTERNAL_API_KEY"), d) {
+            (Some(k), _) => SecretString::from(k.to_owned()),
+            (None, Some(d)) => d.internal_key.clone(),
+            (None, None) => {
+                return Err(ConfigError::Missing {
+                    name: "INTERNAL_API_KEY".into(),
+                });
+            }
+        };
+        if internal_key.expose_secret().len() < MIN_INTERNAL_KEY_BYTES {
+            return Err(ConfigError::invalid(
+                "INTERNAL_API_KEY",
+                format!("must be at least {MIN_INTERNAL_KEY_BYTES} characters"),
+            ));
+        }
+        let cache_ms: u64 = env.parse_or("INTROSPECTION_CACHE_MS", 1_000)?;
+        if u128::from(cache_ms) > auth_types::client::MAX_CACHE_TTL.as_millis() {
+            return Err(ConfigError::invalid(
+                "INTROSPECTION_CACHE_MS",
+                "must be at most 5000",
+            ));
+        }
+        let default_addr = d.map_or(SocketAddr::from(([0, 0, 0, 0], 8002)), |d| d.http_addr);
+        Ok(Self {
+            http: HttpSettings::from_env(env, "SCORING_HTTP_ADDR", default_addr)?,
+            database_url: SecretString::from(database_url),
+            db_max_connections: env.parse_or("DB_MAX_CONNECTIONS", 10)?,
+            auth_grpc_url,
+            interview_grpc_url,
+            internal_key,
+            introspection_ttl: Duration::from_millis(cache_ms),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_names_what_is_missing_or_bad() {
+        let base = [
+            ("DATABASE_URL", "postgres://x"),
+            ("AUTH_GRPC_URL", "http://auth:50051"),
+            ("INTERVIEW_GRPC_URL", "http://interview:50052"),
+            ("INTERNAL_API_KEY", "internal-key-for-tests"),
+        ];
+        let s = Settings::from_env(&Env::from_pairs(base), None).unwrap();
+        assert_eq!(s.http.addr.port(), 8002);
+        for (i, (name, _)) in base.iter().enumerate() {
+            let without: Vec<_> = base
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, p)| *p)
+                .collect();
+            let err = Settings::from_env(&Env::from_pairs(without), None).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        let mut bad = base.to_vec();
+        bad.push(("INTERVIEW_GRPC_URL", "interview:50052"));
+        let err = Settings::from_env(&Env::from_pairs(bad), None).unwrap_err();
+        assert!(err.to_string().contains("INTERVIEW_GRPC_URL"));
+    }
+}

@@ -1,0 +1,78 @@
+//! Building and running the scoring service (HTTP :8002).
+
+use crate::interviews::{InterviewCheck, InterviewClient};
+use crate::openapi::ApiDoc;
+use crate::routes;
+use crate::service::AppState;
+use crate::settings::Settings;
+use actix_web::dev::Server;
+use actix_web::web;
+use anyhow::Context;
+use auth_types::IntrospectionClient;
+use auth_types::client::AuthCheck;
+use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
+use service_runtime::db::{self, DatabaseCheck};
+use service_runtime::health::Readiness;
+use service_runtime::server::{HttpService, serve_http};
+use std::sync::Arc;
+use utoipa::OpenApi;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = db::connect(
+            settings.database_url.expose_secret(),
+            settings.db_max_connections,
+        )
+        .await
+        .context("connecting to DATABASE_URL")?;
+        Self::build_with_db(settings, db).await
+    }
+
+    pub async fn build_with_db(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
+        let auth = IntrospectionClient::new(
+            &settings.auth_grpc_url,
+            &settings.internal_key,
+            settings.introspection_ttl,
+        )?;
+        let interviews =
+            InterviewClient::new(&settings.interview_grpc_url, &settings.internal_key)?;
+        let readiness = Readiness::new(vec![
+            Arc::new(DatabaseCheck(db.clone())),
+            Arc::new(AuthCheck(auth.clone())),
+            Arc::new(InterviewCheck(interviews.clone())),
+        ]);
+        let data = web::Data::new(AppState {
+            db,
+            auth: auth.clone(),
+            interviews,
+        });
+        let auth_data = web::Data::new(auth);
+        let (server, port) = serve_http(
+            &settings.http,
+            HttpService {
+                name: "scoring",
+                readiness,
+                openapi: ApiDoc::openapi(),
+                configure: move |cfg: &mut web::ServiceConfig| {
+                    cfg.app_data(data.clone()).app_data(auth_data.clone());
+                    routes::configure(cfg);
+                },
+            },
+        )?;
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.server.await.context("HTTP server")
+    }
+}

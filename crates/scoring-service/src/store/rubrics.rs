@@ -1,0 +1,124 @@
+//! Rubrics and their versions.
+
+use crate::domain::rubric::Criterion;
+use crate::entities::{rubric, rubric_version};
+use auth_types::{CompanyId, UserId};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub fn encode(criteria: &[Criterion]) -> Result<String, DbErr> {
+    serde_json::to_string(criteria).map_err(|e| DbErr::Custom(format!("encoding criteria: {e}")))
+}
+
+pub fn decode(raw: &str) -> Result<Vec<Criterion>, DbErr> {
+    serde_json::from_str(raw).map_err(|e| DbErr::Custom(format!("stored criteria: {e}")))
+}
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    company: CompanyId,
+    created_by: UserId,
+    name: &str,
+    position: Option<&str>,
+    criteria: &[Criterion],
+) -> Result<rubric::Model, DbErr> {
+    let now = OffsetDateTime::now_utc();
+    let id = Uuid::now_v7();
+    let model = rubric::ActiveModel {
+        id: Set(id),
+        company_id: Set(company.into()),
+        name: Set(name.to_owned()),
+        position: Set(position.map(str::to_owned)),
+        current_version: Set(1),
+        created_by: Set(created_by.into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    add_version(db, id, 1, criteria).await?;
+    Ok(model)
+}
+
+pub async fn add_version(
+    db: &impl ConnectionTrait,
+    rubric: Uuid,
+    version: i32,
+    criteria: &[Criterion],
+) -> Result<(), DbErr> {
+    rubric_version::ActiveModel {
+        rubric_id: Set(rubric),
+        version: Set(version),
+        criteria: Set(encode(criteria)?),
+        created_at: Set(OffsetDateTime::now_utc()),
+    }
+    .insert(db)
+    .await
+    .map(|_| ())
+}
+
+pub async fn find(
+    db: &impl ConnectionTrait,
+    company: CompanyId,
+    id: Uuid,
+) -> Result<Option<rubric::Model>, DbErr> {
+    rubric::Entity::find_by_id(id)
+        .filter(rubric::Column::CompanyId.eq(Uuid::from(company)))
+        .one(db)
+        .await
+}
+
+pub async fn version(
+    db: &impl ConnectionTrait,
+    rubric: Uuid,
+    version: i32,
+) -> Result<Option<Vec<Criterion>>, DbErr> {
+    rubric_version::Entity::find_by_id((rubric, version))
+        .one(db)
+        .await?
+        .map(|v| decode(&v.criteria))
+        .transpose()
+}
+
+/// Every version of the given rubrics, by (rubric, version).
+pub async fn versions(
+    db: &impl ConnectionTrait,
+    rubrics: &[Uuid],
+) -> Result<Vec<rubric_version::Model>, DbErr> {
+    rubric_version::Entity::find()
+        .filter(rubric_version::Column::RubricId.is_in(rubrics.iter().copied()))
+        .all(db)
+        .await
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    company: CompanyId,
+    position: Option<&str>,
+    skip: u64,
+    limit: u64,
+) -> Result<Vec<rubric::Model>, DbErr> {
+    let mut query =
+        rubric::Entity::find().filter(rubric::Column::CompanyId.eq(Uuid::from(company)));
+    if let Some(p) = position {
+        query = query.filter(rubric::Column::Position.eq(p));
+    }
+    query
+        .order_by_asc(rubric::Column::Name)
+        .order_by_asc(rubric::Column::Id)
+        .offset(skip)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+pub async fn save(
+    db: &impl ConnectionTrait,
+    model: rubric::ActiveModel,
+) -> Result<rubric::Model, DbErr> {
+    model.update(db).await
+}

@@ -1,0 +1,266 @@
+//! `spawn_platform()`: auth, interview and scoring against one fresh database.
+
+use reqwest::{Method, Response, StatusCode};
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+use service_runtime::config::Env;
+pub use test_support::{
+    ADMIN_PASSWORD, INTERNAL_KEY, Tokens, assert_error, body, seed_company, tokens_of,
+};
+use uuid::Uuid;
+
+pub struct Platform {
+    pub auth: String,
+    pub interview: String,
+    pub scoring: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub admin_email: String,
+}
+
+/// A URL nothing answers on.
+pub fn closed_url() -> String {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}", closed.local_addr().unwrap().port());
+    drop(closed);
+    url
+}
+
+pub async fn spawn_platform() -> Platform {
+    spawn_platform_with(None, None).await
+}
+
+/// With overrides, scoring asks those gRPC addresses instead of the real services.
+pub async fn spawn_platform_with(
+    auth_grpc: Option<&str>,
+    interview_grpc: Option<&str>,
+) -> Platform {
+    let (database_url, conn) = test_support::fresh_database().await;
+    let auth = test_support::spawn_auth(&database_url, conn.clone(), &[]).await;
+    let interview_settings = interview_service::Settings::from_env(
+        &Env::from_pairs([
+            ("DATABASE_URL", database_url.as_str()),
+            ("AUTH_GRPC_URL", auth.grpc_address.as_str()),
+            ("INTERNAL_API_KEY", INTERNAL_KEY),
+            ("INTERVIEW_HTTP_ADDR", "127.0.0.1:0"),
+            ("INTERVIEW_GRPC_ADDR", "127.0.0.1:0"),
+            ("HTTP_WORKERS", "2"),
+        ]),
+        None,
+    )
+    .unwrap();
+    let interview = interview_service::Application::build_with_db(interview_settings, conn.clone())
+        .await
+        .unwrap();
+    let interview_http = format!("http://127.0.0.1:{}", interview.port());
+    let interview_grpc_url = format!("http://127.0.0.1:{}", interview.grpc_port());
+    tokio::spawn(interview.run_until_stopped());
+    let scoring_settings = scoring_service::Settings::from_env(
+        &Env::from_pairs([
+            ("DATABASE_URL", database_url.as_str()),
+            ("AUTH_GRPC_URL", auth_grpc.unwrap_or(&auth.grpc_address)),
+            (
+                "INTERVIEW_GRPC_URL",
+                interview_grpc.unwrap_or(&interview_grpc_url),
+            ),
+            ("INTERNAL_API_KEY", INTERNAL_KEY),
+            ("SCORING_HTTP_ADDR", "127.0.0.1:0"),
+            ("HTTP_WORKERS", "2"),
+        ]),
+        None,
+    )
+    .unwrap();
+    let scoring = scoring_service::Application::build_with_db(scoring_settings, conn.clone())
+        .await
+        .unwrap();
+    let scoring_http = format!("http://127.0.0.1:{}", scoring.port());
+    tokio::spawn(scoring.run_until_stopped());
+    let admin_email = "admin@acme.example".to_owned();
+    seed_company(&conn, "Acme", &admin_email).await;
+    Platform {
+        auth: auth.address,
+        interview: interview_http,
+        scoring: scoring_http,
+        client: test_support::client(),
+        db: conn,
+        admin_email,
+    }
+}
+
+pub fn id_of(v: &Value) -> Uuid {
+    v["id"].as_str().and_then(|s| s.parse().ok()).expect("id")
+}
+
+impl Platform {
+    async fn send(
+        &self,
+        base: &str,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn scoring(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Response {
+        self.send(&self.scoring, method, path, token, body).await
+    }
+
+    pub async fn interviews(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Response {
+        self.send(&self.interview, method, path, token, body).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Tokens {
+        let res = self
+            .client
+            .post(format!("{}/api/v1/auth/login", self.auth))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        tokens_of(&body(res).await)
+    }
+
+    pub async fn admin(&self) -> Tokens {
+        self.login(&self.admin_email, ADMIN_PASSWORD).await
+    }
+
+    pub async fn user(&self, role: &str, name: &str) -> (Uuid, Tokens) {
+        let admin = self.admin().await;
+        let email = format!(
+            "{}-{}@acme.example",
+            name.to_lowercase().replace(' ', "."),
+            Uuid::new_v4().simple()
+        );
+        let res = self
+            .send(
+                &self.auth,
+                Method::POST,
+                "/api/v1/users",
+                &admin.access,
+                Some(json!({"email": email, "full_name": name, "password": "User-Pass1", "role": role})),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let id = id_of(&body(res).await);
+        (id, self.login(&email, "User-Pass1").await)
+    }
+
+    pub async fn grant(&self, user: Uuid, pages: Value) {
+        let admin = self.admin().await;
+        let res = self
+            .send(
+                &self.auth,
+                Method::PUT,
+                &format!("/api/v1/users/{user}/permissions"),
+                &admin.access,
+                Some(pages),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+
+    pub async fn candidate(&self, token: &str, name: &str) -> Uuid {
+        let email = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
+        let res = self
+            .interviews(
+                Method::POST,
+                "/api/v1/candidates",
+                token,
+                Some(json!({"full_name": name, "email": email})),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        id_of(&body(res).await)
+    }
+
+    /// An interview of `candidate` with `interviewers`, moved to `status` by its action.
+    pub async fn interview(
+        &self,
+        token: &str,
+        candidate: Uuid,
+        interviewers: &[Uuid],
+        start: &str,
+        action: Option<&str>,
+    ) -> Uuid {
+        let res = self
+            .interviews(
+                Method::POST,
+                "/api/v1/interviews",
+                token,
+                Some(json!({"candidate_id": candidate, "interviewer_ids": interviewers, "title": "Loop",
+                            "kind": "onsite", "scheduled_at": start, "duration_minutes": 60})),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let id = id_of(&body(res).await);
+        if let Some(action) = action {
+            let res = self
+                .interviews(
+                    Method::POST,
+                    &format!("/api/v1/interviews/{id}/{action}"),
+                    token,
+                    None,
+                )
+                .await;
+            assert_eq!(res.status(), StatusCode::OK, "{action}");
+        }
+        id
+    }
+
+    /// A rubric with criteria `(key, weight)`.
+    pub async fn rubric(&self, token: &str, criteria: &[(&str, f64)]) -> Uuid {
+        let criteria: Vec<Value> = criteria
+            .iter()
+            .map(|(k, w)| json!({"key": k, "name": k.to_uppercase(), "description": "", "weight": w}))
+            .collect();
+        let res = self
+            .scoring(
+                Method::POST,
+                "/api/v1/rubrics",
+                token,
+                Some(json!({"name": "Engineering", "criteria": criteria})),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        id_of(&body(res).await)
+    }
+
+    pub async fn submit(
+        &self,
+        token: &str,
+        interview: Uuid,
+        rubric: Uuid,
+        ratings: Value,
+        recommendation: &str,
+    ) -> Response {
+        self.scoring(
+            Method::POST,
+            &format!("/api/v1/interviews/{interview}/scorecards"),
+            token,
+            Some(json!({"rubric_id": rubric, "ratings": ratings, "recommendation": recommendation, "notes": "ok"})),
+        )
+        .await
+    }
+}
