@@ -161,7 +161,8 @@ impl Platform {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tokio::try_join!(
             self.auth.run_until_stopped(),
-            self.interview.run_until_stopped()
+            self.interview.run_until_stopped(),
+            self.scoring.run_until_stopped()
         )
         .map(|_| ())
     }

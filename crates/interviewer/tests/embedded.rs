@@ -428,4 +428,51 @@ async fn interview_and_scoring_run_alongside_over_real_grpc() {
         .await
         .unwrap();
     assert_eq!(detail(res, StatusCode::UNAUTHORIZED).await, "Invalid token");
+
+    // Scoring, over gRPC to both: a rubric, a scorecard once started, the report.
+    let interview_id = created["id"].as_str().unwrap();
+    let res = app
+        .client
+        .post(format!("{scoring}/api/v1/rubrics"))
+        .bearer_auth(access)
+        .json(&json!({"name": "Intro", "criteria": [{"key": "fit", "name": "Fit", "weight": 1}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let rubric: Value = res.json().await.unwrap();
+    let submit = || {
+        app.client
+            .post(format!("{scoring}/api/v1/interviews/{interview_id}/scorecards"))
+            .bearer_auth(access)
+            .json(&json!({"rubric_id": rubric["id"], "ratings": {"fit": 4}, "recommendation": "strong_yes"}))
+            .send()
+    };
+    assert_eq!(submit().await.unwrap().status(), StatusCode::CONFLICT);
+    let res = app
+        .client
+        .post(format!(
+            "{interview}/api/v1/interviews/{interview_id}/complete"
+        ))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(submit().await.unwrap().status(), StatusCode::CREATED);
+    let report: Value = app
+        .client
+        .get(format!(
+            "{scoring}/api/v1/candidates/{}/report",
+            candidate["id"].as_str().unwrap()
+        ))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["overall_score"], 4.0);
+    assert_eq!(report["recommendations"]["strong_yes"], 1);
 }
