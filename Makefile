@@ -16,7 +16,8 @@ SHELL := bash
 # under TEST_PG_URL and its own key prefix under TEST_REDIS_URL.
 TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432
 TEST_REDIS_URL ?= redis://127.0.0.1:6379
-export TEST_PG_URL TEST_REDIS_URL
+TEST_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/%2f
+export TEST_PG_URL TEST_REDIS_URL TEST_AMQP_URL
 
 .PHONY: run test fmt lint migrate
 
@@ -53,9 +54,11 @@ test:
 
 	read -r pg_host pg_port <<<"$$(host_port "$$TEST_PG_URL" 5432)"
 	read -r redis_host redis_port <<<"$$(host_port "$$TEST_REDIS_URL" 6379)"
+	read -r amqp_host amqp_port <<<"$$(host_port "$$TEST_AMQP_URL" 5672)"
 	missing=()
 	tcp_answers "$$pg_host" "$$pg_port" || missing+=("PostgreSQL ($$pg_host:$$pg_port)")
 	redis_answers "$$redis_host" "$$redis_port" || missing+=("Redis ($$redis_host:$$redis_port)")
+	tcp_answers "$$amqp_host" "$$amqp_port" || missing+=("RabbitMQ ($$amqp_host:$$amqp_port)")
 
 	if (( $${#missing[@]} == 0 )); then
 	  if command -v psql >/dev/null; then
@@ -81,12 +84,12 @@ test:
 	  echo "  (PostgreSQL from TEST_PG_URL, Redis from TEST_REDIS_URL)" >&2
 	  exit 1
 	fi
-	skipped="SKIPPED: the real-backend suites (tests/api of auth-service, interview-service and scoring-service) need PostgreSQL at $$pg_host:$$pg_port (TEST_PG_URL) and Redis at $$redis_host:$$redis_port (TEST_REDIS_URL); not answering: $$names"
+	skipped="SKIPPED: the real-backend suites (tests/api of auth-service, interview-service, scoring-service and audit-writer) need PostgreSQL at $$pg_host:$$pg_port (TEST_PG_URL), Redis at $$redis_host:$$redis_port (TEST_REDIS_URL) and RabbitMQ at $$amqp_host:$$amqp_port (TEST_AMQP_URL); not answering: $$names"
 	echo "$$skipped"
-	echo "+ cargo test --workspace --exclude auth-service --exclude interview-service --exclude scoring-service"
-	cargo test --workspace --exclude auth-service --exclude interview-service --exclude scoring-service
-	echo "+ cargo test -p auth-service -p interview-service -p scoring-service --lib"
-	cargo test -p auth-service -p interview-service -p scoring-service --lib
+	echo "+ cargo test --workspace --exclude auth-service --exclude interview-service --exclude scoring-service --exclude audit-writer"
+	cargo test --workspace --exclude auth-service --exclude interview-service --exclude scoring-service --exclude audit-writer
+	echo "+ cargo test -p auth-service -p interview-service -p scoring-service -p audit-writer --lib"
+	cargo test -p auth-service -p interview-service -p scoring-service -p audit-writer --lib
 	echo
 	echo "$$skipped"
 

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_auth;
 mod m20261123_000002_interviews;
 mod m20261123_000003_scoring;
+mod m20261123_000004_events;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_auth::Migration),
             Box::new(m20261123_000002_interviews::Migration),
             Box::new(m20261123_000003_scoring::Migration),
+            Box::new(m20261123_000004_events::Migration),
         ]
     }
 }

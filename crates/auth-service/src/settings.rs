@@ -32,6 +32,8 @@ pub struct Settings {
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     pub reuse_grace: Duration,
+    /// Where the outbox is published.
+    pub bus: events::BusSettings,
 }
 
 /// What the one-process binary uses for whatever the environment leaves unset.
@@ -48,6 +50,7 @@ impl Settings {
     /// Reads the settings. Without `embedded`, `DATABASE_URL`, `REDIS_URL` and
     /// `SECRET_KEY` are required; with it, each one left unset takes its embedded value.
     pub fn from_env(env: &Env, embedded: Option<EmbeddedDefaults>) -> Result<Self, ConfigError> {
+        let embedded_mode = embedded.is_some();
         if let Some(alg) = env.get("ALGORITHM")
             && alg != "HS256"
         {
@@ -115,6 +118,7 @@ impl Settings {
             access_ttl: Duration::from_secs(access_minutes * 60),
             refresh_ttl: Duration::from_secs(refresh_days * 86_400),
             reuse_grace: Duration::from_secs(env.parse_or("REFRESH_REUSE_GRACE_SECONDS", 5)?),
+            bus: events::BusSettings::from_env(env, embedded_mode)?,
         })
     }
 }
@@ -153,6 +157,7 @@ mod tests {
             ("REDIS_URL", "redis://r"),
             ("SECRET_KEY", KEY),
             ("INTERNAL_API_KEY", "internal-key-for-tests"),
+            ("AMQP_URL", "amqp://localhost:5672/%2f"),
         ];
         pairs.extend_from_slice(extra);
         Settings::from_env(&Env::from_pairs(pairs), None)

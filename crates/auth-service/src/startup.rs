@@ -56,10 +56,17 @@ impl Application {
         )
         .await
         .context("connecting to DATABASE_URL")?;
-        Self::build_with_db(settings, db).await
+        Self::build_with_db(settings, db, None).await
     }
 
-    pub async fn build_with_db(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
+    /// `sink`: the in-process audit-writer, for the embedded default (without `AMQP_URL`).
+    pub async fn build_with_db(
+        settings: Settings,
+        db: DatabaseConnection,
+        sink: Option<Arc<dyn events::Sink>>,
+    ) -> anyhow::Result<Self> {
+        let publisher = settings.bus.publisher(sink)?;
+        let relay = events::Relay::new(db.clone(), crate::service::SOURCE, publisher);
         let tokens: Arc<dyn TokenStore> = match &settings.token_store {
             TokenStoreSettings::Redis { url, key_prefix } => Arc::new(
                 RedisTokenStore::new(url.expose_secret(), key_prefix.clone())
@@ -77,6 +84,7 @@ impl Application {
             ),
             passwords: Passwords::new()?,
             reuse_grace: settings.reuse_grace,
+            relay,
         };
         let readiness = Readiness::new(vec![
             Arc::new(DatabaseCheck(db)),
@@ -120,6 +128,7 @@ impl Application {
 
     /// Serves HTTP and gRPC until the process is asked to stop; an error of either ends both.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let _relay = service_runtime::AbortOnDrop(tokio::spawn(self.state.relay.clone().run()));
         let http = async { self.server.await.context("HTTP server") };
         let grpc = async { self.grpc.await.context("gRPC server") };
         tokio::try_join!(http, grpc).map(|_| ())

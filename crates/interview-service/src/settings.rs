@@ -20,6 +20,7 @@ pub struct Settings {
     pub auth_grpc_url: String,
     pub internal_key: SecretString,
     pub introspection_ttl: Duration,
+    pub bus: events::BusSettings,
 }
 
 /// What the one-process binary supplies for whatever the environment leaves unset.
@@ -34,6 +35,7 @@ pub struct EmbeddedDefaults {
 
 impl Settings {
     pub fn from_env(env: &Env, embedded: Option<EmbeddedDefaults>) -> Result<Self, ConfigError> {
+        let embedded_mode = embedded.is_some();
         let (http_addr, grpc_addr, database_url, auth_grpc_url, internal_key) = match embedded {
             None => (
                 SocketAddr::from(([0, 0, 0, 0], 8001)),
@@ -82,6 +84,7 @@ impl Settings {
             auth_grpc_url,
             internal_key,
             introspection_ttl: Duration::from_millis(cache_ms),
+            bus: events::BusSettings::from_env(env, embedded_mode)?,
         })
     }
 }
@@ -95,6 +98,7 @@ mod tests {
             ("DATABASE_URL", "postgres://db/x"),
             ("AUTH_GRPC_URL", "http://auth:50051"),
             ("INTERNAL_API_KEY", "internal-key-for-tests"),
+            ("AMQP_URL", "amqp://localhost:5672/%2f"),
         ];
         pairs.extend_from_slice(extra);
         Settings::from_env(&Env::from_pairs(pairs), None)

@@ -25,6 +25,7 @@ type GrpcServer = std::pin::Pin<
 >;
 
 pub struct Application {
+    relay: events::Relay,
     port: u16,
     grpc_port: u16,
     server: Server,
@@ -40,10 +41,20 @@ impl Application {
         )
         .await
         .context("connecting to DATABASE_URL")?;
-        Self::build_with_db(settings, db).await
+        Self::build_with_db(settings, db, None).await
     }
 
-    pub async fn build_with_db(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
+    /// `sink`: the in-process audit-writer, for the embedded default (without `AMQP_URL`).
+    pub async fn build_with_db(
+        settings: Settings,
+        db: DatabaseConnection,
+        sink: Option<Arc<dyn events::Sink>>,
+    ) -> anyhow::Result<Self> {
+        let relay = events::Relay::new(
+            db.clone(),
+            crate::service::SOURCE,
+            settings.bus.publisher(sink)?,
+        );
         let auth = IntrospectionClient::new(
             &settings.auth_grpc_url,
             &settings.internal_key,
@@ -52,6 +63,7 @@ impl Application {
         let state = AppState {
             db: db.clone(),
             auth: auth.clone(),
+            relay: relay.clone(),
         };
 
         let (incoming, grpc_port) = bind_grpc(settings.grpc_addr, "INTERVIEW_GRPC_ADDR")?;
@@ -84,6 +96,7 @@ impl Application {
             },
         )?;
         Ok(Self {
+            relay,
             port,
             grpc_port,
             server,
@@ -101,6 +114,7 @@ impl Application {
 
     /// Serves HTTP and gRPC until the process is asked to stop.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let _relay = service_runtime::AbortOnDrop(tokio::spawn(self.relay.run()));
         let http = async { self.server.await.context("HTTP server") };
         let grpc = async { self.grpc.await.context("gRPC server") };
         tokio::try_join!(http, grpc).map(|_| ())

@@ -14,6 +14,7 @@ use service_runtime::config::Env;
 use service_runtime::db;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub const DEFAULT_DATA_DIR: &str = ".interviewer";
 pub const DEFAULT_COMPANY: &str = "Demo Company";
@@ -33,6 +34,7 @@ pub struct Platform {
     pub auth: Application,
     pub interview: interview_service::Application,
     pub scoring: scoring_service::Application,
+    pub audit: audit_writer::Application,
     pub demo: DemoLogin,
     pub data_dir: PathBuf,
 }
@@ -96,7 +98,10 @@ impl Platform {
         )?;
 
         let database_url = settings.database_url.clone();
-        let auth = Application::build_with_db(settings, conn.clone()).await?;
+        // Without AMQP_URL every service hands its events to this in-process writer.
+        let sink: Arc<dyn events::Sink> =
+            Arc::new(audit_writer::writer::InProcessWriter { db: conn.clone() });
+        let auth = Application::build_with_db(settings, conn.clone(), Some(sink.clone())).await?;
         let interview_settings = interview_service::Settings::from_env(
             env,
             Some(interview_service::EmbeddedDefaults {
@@ -108,8 +113,12 @@ impl Platform {
                 internal_key: internal_key.clone(),
             }),
         )?;
-        let interview =
-            interview_service::Application::build_with_db(interview_settings, conn.clone()).await?;
+        let interview = interview_service::Application::build_with_db(
+            interview_settings,
+            conn.clone(),
+            Some(sink.clone()),
+        )
+        .await?;
         let scoring_settings = scoring_service::Settings::from_env(
             env,
             Some(scoring_service::EmbeddedDefaults {
@@ -117,14 +126,27 @@ impl Platform {
                 database_url: database_url.expose_secret().to_owned(),
                 auth_grpc_url: format!("http://127.0.0.1:{}", auth.grpc_port()),
                 interview_grpc_url: format!("http://127.0.0.1:{}", interview.grpc_port()),
+                internal_key: internal_key.clone(),
+            }),
+        )?;
+        let scoring =
+            scoring_service::Application::build_with_db(scoring_settings, conn.clone(), Some(sink))
+                .await?;
+        let audit_settings = audit_writer::Settings::from_env(
+            env,
+            Some(audit_writer::EmbeddedDefaults {
+                http_addr: SocketAddr::from(([127, 0, 0, 1], 8003)),
+                database_url: database_url.expose_secret().to_owned(),
+                auth_grpc_url: format!("http://127.0.0.1:{}", auth.grpc_port()),
                 internal_key,
             }),
         )?;
-        let scoring = scoring_service::Application::build_with_db(scoring_settings, conn).await?;
+        let audit = audit_writer::Application::build_with_db(audit_settings, conn).await?;
         Ok(Self {
             auth,
             interview,
             scoring,
+            audit,
             demo: DemoLogin {
                 email,
                 password,
@@ -139,6 +161,7 @@ impl Platform {
         let port = self.auth.port();
         let interview = self.interview.port();
         let scoring = self.scoring.port();
+        let audit = self.audit.port();
         let password_line = if self.demo.created {
             format!("password: {}", self.demo.password.expose_secret())
         } else {
@@ -149,6 +172,7 @@ impl Platform {
              auth      http://127.0.0.1:{port}   docs: http://127.0.0.1:{port}/docs/\n\
              interview http://127.0.0.1:{interview}   docs: http://127.0.0.1:{interview}/docs/\n\
              scoring   http://127.0.0.1:{scoring}   docs: http://127.0.0.1:{scoring}/docs/\n\
+             audit     http://127.0.0.1:{audit}   docs: http://127.0.0.1:{audit}/docs/\n\
              sign in:  {email}  {password_line}\n\
              try:      curl -s -X POST http://127.0.0.1:{port}/api/v1/auth/login \\\n\
              \x20           -H 'Content-Type: application/json' \\\n\
@@ -162,7 +186,8 @@ impl Platform {
         tokio::try_join!(
             self.auth.run_until_stopped(),
             self.interview.run_until_stopped(),
-            self.scoring.run_until_stopped()
+            self.scoring.run_until_stopped(),
+            self.audit.run_until_stopped()
         )
         .map(|_| ())
     }

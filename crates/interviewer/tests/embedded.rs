@@ -29,6 +29,7 @@ async fn start_in(dir: &Path, extra: &[(&str, &str)]) -> (Embedded, Platform) {
         ("INTERVIEW_HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         ("INTERVIEW_GRPC_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         ("SCORING_HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        ("AUDIT_HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         ("HTTP_WORKERS".to_owned(), "2".to_owned()),
     ];
     pairs.extend(
@@ -367,6 +368,7 @@ async fn interview_and_scoring_run_alongside_over_real_grpc() {
     let (app, platform) = start_in(&dir, &[]).await;
     let interview = format!("http://127.0.0.1:{}", platform.interview.port());
     let scoring = format!("http://127.0.0.1:{}", platform.scoring.port());
+    let audit = format!("http://127.0.0.1:{}", platform.audit.port());
     tokio::spawn(platform.run_until_stopped());
     let tokens = app.login().await;
     let access = tokens["access_token"].as_str().unwrap();
@@ -475,4 +477,39 @@ async fn interview_and_scoring_run_alongside_over_real_grpc() {
         .unwrap();
     assert_eq!(report["overall_score"], 4.0);
     assert_eq!(report["recommendations"]["strong_yes"], 1);
+
+    // The in-process bus delivered every event to the in-process audit-writer.
+    let mut actions: Vec<String> = Vec::new();
+    for _ in 0..50 {
+        let page: Value = app
+            .client
+            .get(format!("{audit}/api/v1/audit-logs?limit=200"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        actions = page["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
+        if actions.iter().any(|a| a == "SCORECARD_SUBMITTED") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for action in ["LOGIN", "CANDIDATE_CREATED", "INTERVIEW_SCHEDULED", "INTERVIEW_COMPLETED", "RUBRIC_CREATED", "SCORECARD_SUBMITTED"] {
+        assert!(actions.iter().any(|a| a == action), "{action} missing: {actions:?}");
+    }
+    let notes: Value = app
+        .client
+        .get(format!("{audit}/api/v1/notifications"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = notes.as_array().unwrap().iter().map(|n| n["type"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"SCORECARD_SUBMITTED") && kinds.contains(&"INTERVIEW_SCHEDULED"), "{kinds:?}");
 }

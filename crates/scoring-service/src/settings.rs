@@ -16,6 +16,7 @@ pub struct Settings {
     pub interview_grpc_url: String,
     pub internal_key: SecretString,
     pub introspection_ttl: Duration,
+    pub bus: events::BusSettings,
 }
 
 /// What the one-process binary supplies for whatever the environment leaves unset.
@@ -94,6 +95,7 @@ impl Settings {
             interview_grpc_url,
             internal_key,
             introspection_ttl: Duration::from_millis(cache_ms),
+            bus: events::BusSettings::from_env(env, embedded.is_some())?,
         })
     }
 }
@@ -109,6 +111,7 @@ mod tests {
             ("AUTH_GRPC_URL", "http://auth:50051"),
             ("INTERVIEW_GRPC_URL", "http://interview:50052"),
             ("INTERNAL_API_KEY", "internal-key-for-tests"),
+            ("AMQP_URL", "amqp://localhost:5672/%2f"),
         ];
         let s = Settings::from_env(&Env::from_pairs(base), None).unwrap();
         assert_eq!(s.http.addr.port(), 8002);

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use utoipa::OpenApi;
 
 pub struct Application {
+    relay: events::Relay,
     port: u16,
     server: Server,
 }
@@ -31,10 +32,20 @@ impl Application {
         )
         .await
         .context("connecting to DATABASE_URL")?;
-        Self::build_with_db(settings, db).await
+        Self::build_with_db(settings, db, None).await
     }
 
-    pub async fn build_with_db(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
+    /// `sink`: the in-process audit-writer, for the embedded default (without `AMQP_URL`).
+    pub async fn build_with_db(
+        settings: Settings,
+        db: DatabaseConnection,
+        sink: Option<Arc<dyn events::Sink>>,
+    ) -> anyhow::Result<Self> {
+        let relay = events::Relay::new(
+            db.clone(),
+            crate::service::SOURCE,
+            settings.bus.publisher(sink)?,
+        );
         let auth = IntrospectionClient::new(
             &settings.auth_grpc_url,
             &settings.internal_key,
@@ -51,6 +62,7 @@ impl Application {
             db,
             auth: auth.clone(),
             interviews,
+            relay: relay.clone(),
         });
         let auth_data = web::Data::new(auth);
         let (server, port) = serve_http(
@@ -65,7 +77,11 @@ impl Application {
                 },
             },
         )?;
-        Ok(Self { port, server })
+        Ok(Self {
+            relay,
+            port,
+            server,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -73,6 +89,7 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let _relay = service_runtime::AbortOnDrop(tokio::spawn(self.relay.run()));
         self.server.await.context("HTTP server")
     }
 }

@@ -53,3 +53,13 @@ macro_rules! named_enum {
         }
     };
 }
+
+/// A background task that stops when its owner is dropped, so a service stopped (or
+/// killed, in a test) takes its consumers and relays with it.
+pub struct AbortOnDrop<T>(pub tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -27,6 +27,25 @@ pub fn pg_base() -> String {
     std::env::var("TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
+/// `TEST_AMQP_URL`: RabbitMQ.
+pub fn amqp_url() -> String {
+    std::env::var("TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// A fresh exchange and queue prefix; the broker drops the queues a minute after use.
+pub fn amqp_env(prefix: &str) -> Vec<(String, String)> {
+    vec![
+        ("AMQP_URL".into(), amqp_url()),
+        ("AMQP_PREFIX".into(), prefix.into()),
+        ("AMQP_EXPIRE_UNUSED_MS".into(), "60000".into()),
+    ]
+}
+
+pub fn amqp_prefix() -> String {
+    format!("test.{}.", Uuid::new_v4().simple())
+}
+
 pub fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
@@ -53,6 +72,8 @@ pub async fn fresh_database() -> (String, DatabaseConnection) {
 /// The auth service, running.
 pub struct Auth {
     pub address: String,
+    /// The RabbitMQ names of this test: the other services publish under the same.
+    pub amqp_prefix: String,
     pub grpc_address: String,
     pub redis_prefix: String,
 }
@@ -74,6 +95,8 @@ pub async fn spawn_auth(
         ("INTERNAL_API_KEY".into(), INTERNAL_KEY.into()),
         ("HTTP_WORKERS".into(), "2".into()),
     ];
+    let amqp_prefix = amqp_prefix();
+    pairs.extend(amqp_env(&amqp_prefix));
     pairs.extend(
         extra
             .iter()
@@ -81,10 +104,11 @@ pub async fn spawn_auth(
     );
     let settings =
         auth_service::Settings::from_env(&Env::from_pairs(pairs), None).expect("auth settings");
-    let app = auth_service::Application::build_with_db(settings, conn)
+    let app = auth_service::Application::build_with_db(settings, conn, None)
         .await
         .expect("build auth");
     let auth = Auth {
+        amqp_prefix,
         address: format!("http://127.0.0.1:{}", app.port()),
         grpc_address: format!("http://127.0.0.1:{}", app.grpc_port()),
         redis_prefix,
@@ -160,5 +184,61 @@ pub fn tokens_of(v: &Value) -> Tokens {
             .as_str()
             .expect("refresh_token")
             .to_owned(),
+    }
+}
+
+/// A TCP proxy the test controls, to cut a service off from a server and reconnect it.
+pub struct Proxy {
+    pub port: u16,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    generation: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Proxy {
+    /// Forwards 127.0.0.1:<port> to `target`.
+    pub async fn start(target: &str) -> Proxy {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let open = std::sync::Arc::new(AtomicBool::new(true));
+        let (tx, _) = tokio::sync::watch::channel(0u64);
+        let generation = std::sync::Arc::new(tx);
+        let (target, flag, gen_tx) = (target.to_owned(), open.clone(), generation.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !flag.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let mut cut = gen_tx.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Proxy {
+            port,
+            open,
+            generation,
+        }
+    }
+
+    /// Drops every connection and refuses new ones.
+    pub fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    pub fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }

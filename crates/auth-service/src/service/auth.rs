@@ -1,7 +1,7 @@
 //! Sign-in, refresh with rotation and reuse detection, logout, and turning an access
 //! token into a principal.
 
-use super::AppState;
+use super::{AppState, SOURCE};
 use crate::domain::Email;
 use crate::domain::password::{MAX_LEN, Verified};
 use crate::domain::tokens::IssuedPair;
@@ -10,7 +10,10 @@ use crate::store::sessions::{self, NewSession};
 use crate::store::tokens::{RotateOutcome, Rotation};
 use crate::store::users;
 use auth_types::{CompanyId, PagePermissions, Principal, Role, UserId};
+use events::{Event, outbox};
+use sea_orm::TransactionTrait;
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -55,8 +58,21 @@ pub async fn login(
         .await?;
     let (user, needs_rehash) = match (user, verified) {
         (Some(u), Verified::Yes { needs_rehash }) if u.is_active => (u, needs_rehash),
-        (Some(_) | None, Verified::Yes { .. } | Verified::No) => {
+        (known, Verified::Yes { .. } | Verified::No) => {
             metrics::counter!("auth_logins_total", "outcome" => "failure").increment(1);
+            let mut event = Event::new(SOURCE, "LOGIN_FAILED").details(json!({
+                "email": email.as_str(),
+                "ip_address": client.ip_address,
+                "user_agent": client.user_agent,
+            }));
+            if let Some(u) = known {
+                event = event
+                    .company(u.company_id)
+                    .actor(u.id)
+                    .resource("user", u.id);
+            }
+            outbox::record(&state.db, &event).await?;
+            state.relay.wake();
             return Err(AuthError::InvalidCredentials);
         }
     };
@@ -74,8 +90,14 @@ pub async fn login(
     let pair = state
         .issuer
         .issue_pair(user_id, company, parse_role(&user.role)?, session)?;
+    // The family first: if the store is down nothing is written and the client gets 503.
+    state
+        .tokens
+        .begin_family(session, pair.refresh.jti, state.issuer.refresh_ttl())
+        .await?;
+    let txn = state.db.begin().await?;
     sessions::insert(
-        &state.db,
+        &txn,
         NewSession {
             id: session,
             user: user_id,
@@ -86,10 +108,14 @@ pub async fn login(
         },
     )
     .await?;
-    state
-        .tokens
-        .begin_family(session, pair.refresh.jti, state.issuer.refresh_ttl())
-        .await?;
+    let event = Event::new(SOURCE, "LOGIN")
+        .company(company)
+        .actor(user_id)
+        .resource("user", user_id)
+        .details(json!({"session_id": session, "ip_address": client.ip_address, "user_agent": client.user_agent}));
+    outbox::record(&txn, &event).await?;
+    txn.commit().await?;
+    state.relay.wake();
     metrics::counter!("auth_logins_total", "outcome" => "success").increment(1);
     tracing::info!("login succeeded");
     Ok(pair)
@@ -128,12 +154,29 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<IssuedPair, AuthEr
         .await?;
     match outcome {
         RotateOutcome::Rotated => {
-            sessions::touch(&state.db, claims.fam, expiry(pair.refresh.exp)?).await?;
+            let txn = state.db.begin().await?;
+            sessions::touch(&txn, claims.fam, expiry(pair.refresh.exp)?).await?;
+            let event = Event::new(SOURCE, "TOKEN_REFRESHED")
+                .company(claims.company_id)
+                .actor(claims.sub)
+                .resource("session", claims.fam);
+            outbox::record(&txn, &event).await?;
+            txn.commit().await?;
+            state.relay.wake();
             metrics::counter!("auth_refreshes_total", "outcome" => "success").increment(1);
             Ok(pair)
         }
         RotateOutcome::ReuseDetected => {
-            sessions::revoke(&state.db, claims.fam, "refresh_token_reuse").await?;
+            let txn = state.db.begin().await?;
+            sessions::revoke(&txn, claims.fam, "refresh_token_reuse").await?;
+            let event = Event::new(SOURCE, "TOKEN_REUSE_DETECTED")
+                .company(claims.company_id)
+                .actor(claims.sub)
+                .resource("session", claims.fam)
+                .details(json!({"token_id": claims.jti}));
+            outbox::record(&txn, &event).await?;
+            txn.commit().await?;
+            state.relay.wake();
             metrics::counter!("auth_refresh_reuse_detected_total").increment(1);
             tracing::warn!(session_id = %claims.fam, "refresh token reuse detected; session family revoked");
             Err(refused("reuse_detected"))
@@ -156,7 +199,15 @@ pub async fn logout(state: &AppState, principal: &Principal) -> Result<(), AuthE
         .tokens
         .deny_access_token(principal.token_id, Duration::from_secs(remaining))
         .await?;
-    sessions::revoke(&state.db, principal.session_id, "logout").await?;
+    let txn = state.db.begin().await?;
+    sessions::revoke(&txn, principal.session_id, "logout").await?;
+    let event = Event::new(SOURCE, "LOGOUT")
+        .company(principal.company_id)
+        .actor(principal.user_id)
+        .resource("session", principal.session_id);
+    outbox::record(&txn, &event).await?;
+    txn.commit().await?;
+    state.relay.wake();
     metrics::counter!("auth_logouts_total").increment(1);
     tracing::info!("logged out");
     Ok(())

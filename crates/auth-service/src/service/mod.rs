@@ -19,4 +19,9 @@ pub struct AppState {
     pub issuer: TokenIssuer,
     pub passwords: Passwords,
     pub reuse_grace: Duration,
+    /// Publishes the outbox; woken after every commit that wrote to it.
+    pub relay: events::Relay,
 }
+
+/// The `source` of this service's events.
+pub const SOURCE: &str = "auth";

@@ -1,14 +1,16 @@
 //! User management within the caller's company (page `user_management`).
 
-use super::AppState;
+use super::{AppState, SOURCE};
 use crate::domain::user::{NewUser, UserChange};
 use crate::entities::user;
 use crate::error::AuthError;
 use crate::store::{is_unique_violation, sessions, users};
 use auth_types::{CompanyId, Page, PagePermissions, Principal, Role, UserId};
+use events::{Event, outbox};
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
 use secrecy::SecretString;
 use serde::Serialize;
+use serde_json::json;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -116,8 +118,9 @@ pub async fn create(
         .passwords
         .hash(SecretString::from(new.password))
         .await?;
-    users::insert(
-        &state.db,
+    let txn = state.db.begin().await?;
+    let created = users::insert(
+        &txn,
         users::InsertUser {
             company: principal.company_id,
             email: &new.email,
@@ -134,8 +137,16 @@ pub async fn create(
         } else {
             e.into()
         }
-    })?
-    .try_into()
+    })?;
+    let event = Event::new(SOURCE, "USER_CREATED")
+        .company(principal.company_id)
+        .actor(principal.user_id)
+        .resource("user", created.id)
+        .details(json!({"email": created.email, "role": created.role}));
+    outbox::record(&txn, &event).await?;
+    txn.commit().await?;
+    state.relay.wake();
+    created.try_into()
 }
 
 pub async fn update(
@@ -171,6 +182,14 @@ pub async fn update(
             "A company needs at least one active admin".into(),
         ));
     }
+    let changed = json!({
+        "email": change.email.as_ref().map(|e| e.as_str()),
+        "full_name": change.full_name,
+        "department": change.department,
+        "role": change.role,
+        "is_active": change.is_active,
+        "password_changed": password_hash.is_some(),
+    });
     let mut model = current.into_active_model();
     if let Some(email) = change.email {
         model.email = Set(email.as_str().to_owned());
@@ -209,7 +228,19 @@ pub async fn update(
     } else {
         Vec::new()
     };
+    let kind = if deactivating {
+        "USER_DEACTIVATED"
+    } else {
+        "USER_UPDATED"
+    };
+    let event = Event::new(SOURCE, kind)
+        .company(principal.company_id)
+        .actor(principal.user_id)
+        .resource("user", id)
+        .details(without_nulls(changed));
+    outbox::record(&txn, &event).await?;
     txn.commit().await?;
+    state.relay.wake();
     for family in revoked {
         state
             .tokens
@@ -263,11 +294,22 @@ pub async fn set_permissions(
             "You cannot remove your own access to user management".into(),
         ));
     }
+    let details: serde_json::Map<String, serde_json::Value> = changes
+        .iter()
+        .map(|(page, access)| (page.to_string(), json!(access)))
+        .collect();
     let txn = state.db.begin().await?;
     for (page, access) in changes {
         users::set_override(&txn, id, page, access).await?;
     }
+    let event = Event::new(SOURCE, "PERMISSION_CHANGED")
+        .company(principal.company_id)
+        .actor(principal.user_id)
+        .resource("user", id)
+        .details(json!({ "pages": details }));
+    outbox::record(&txn, &event).await?;
     txn.commit().await?;
+    state.relay.wake();
     permissions(state, principal, id).await
 }
 
@@ -290,4 +332,14 @@ pub fn parse_permission_changes(
     } else {
         Err(AuthError::Validation(errors))
     }
+}
+
+/// The fields a change touched, for the audit entry (never a password itself).
+fn without_nulls(v: serde_json::Value) -> serde_json::Value {
+    let serde_json::Value::Object(map) = v else {
+        return v;
+    };
+    map.into_iter()
+        .filter(|(k, v)| !(v.is_null() || (k == "password_changed" && *v == json!(false))))
+        .collect()
 }

@@ -1,14 +1,17 @@
 //! Candidates (page `candidates`).
 
-use super::{AppState, MAX_LIMIT};
+use super::{AppState, MAX_LIMIT, SOURCE};
 use crate::domain::candidate::{CandidateChange, CandidateStatus, NewCandidate};
 use crate::domain::stored;
 use crate::entities::candidate;
 use crate::error::InterviewError;
 use crate::store::candidates::{self as store, CandidateFilter};
 use auth_types::Principal;
+use events::{Event, outbox};
+use sea_orm::TransactionTrait;
 use sea_orm::{IntoActiveModel, Set};
 use serde::Serialize;
+use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -57,9 +60,34 @@ pub async fn create(
     caller: &Principal,
     new: NewCandidate,
 ) -> Result<CandidateView, InterviewError> {
-    store::insert(&state.db, caller.company_id, caller.user_id, new)
-        .await?
-        .try_into()
+    let txn = state.db.begin().await?;
+    let created = store::insert(&txn, caller.company_id, caller.user_id, new).await?;
+    record(
+        &txn,
+        caller,
+        "CANDIDATE_CREATED",
+        created.id,
+        json!({"status": created.status}),
+    )
+    .await?;
+    txn.commit().await?;
+    state.relay.wake();
+    created.try_into()
+}
+
+async fn record(
+    txn: &impl sea_orm::ConnectionTrait,
+    caller: &Principal,
+    kind: &str,
+    id: Uuid,
+    details: serde_json::Value,
+) -> Result<(), InterviewError> {
+    let event = Event::new(SOURCE, kind)
+        .company(caller.company_id)
+        .actor(caller.user_id)
+        .resource("candidate", id)
+        .details(details);
+    Ok(outbox::record(txn, &event).await?)
 }
 
 pub async fn list(
@@ -125,13 +153,28 @@ pub async fn update(
         model.status = Set(v.as_str().to_owned());
     }
     model.updated_at = Set(OffsetDateTime::now_utc());
-    store::save(&state.db, model).await?.try_into()
+    let txn = state.db.begin().await?;
+    let saved = store::save(&txn, model).await?;
+    record(
+        &txn,
+        caller,
+        "CANDIDATE_UPDATED",
+        id,
+        json!({"status": saved.status}),
+    )
+    .await?;
+    txn.commit().await?;
+    state.relay.wake();
+    saved.try_into()
 }
 
 pub async fn delete(state: &AppState, caller: &Principal, id: Uuid) -> Result<(), InterviewError> {
-    if store::soft_delete(&state.db, caller.company_id, id).await? {
-        Ok(())
-    } else {
-        Err(NOT_FOUND)
+    let txn = state.db.begin().await?;
+    if !store::soft_delete(&txn, caller.company_id, id).await? {
+        return Err(NOT_FOUND);
     }
+    record(&txn, caller, "CANDIDATE_DELETED", id, json!({})).await?;
+    txn.commit().await?;
+    state.relay.wake();
+    Ok(())
 }

@@ -1,8 +1,8 @@
 //! Interviews (page `interviews`): scheduling without double-booking, the lifecycle,
 //! and the calendar file.
 
-use super::{AppState, MAX_LIMIT};
-use crate::domain::calendar::{self, Event, Person};
+use super::{AppState, MAX_LIMIT, SOURCE};
+use crate::domain::calendar::{self, Person};
 use crate::domain::interview::{
     Action, InterviewChange, InterviewKind, InterviewStatus, NewInterview, ends_at,
 };
@@ -12,6 +12,7 @@ use crate::error::InterviewError;
 use crate::store::candidates;
 use crate::store::interviews::{self as store, InterviewFilter};
 use auth_types::{CompanyId, Principal, UserId};
+use events::{Event, Notification, outbox};
 use platform_proto::auth::v1::UserSummary;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait};
@@ -168,7 +169,17 @@ pub async fn create(
         return Err(clash(state, company, user, &other).await);
     }
     let created = store::insert(&txn, company, caller.user_id, &new).await?;
+    announce(
+        &txn,
+        caller,
+        &created,
+        &new.interviewer_ids,
+        "INTERVIEW_SCHEDULED",
+        Some("scheduled"),
+    )
+    .await?;
     txn.commit().await?;
+    state.relay.wake();
     view(created, new.interviewer_ids)
 }
 
@@ -286,7 +297,18 @@ pub async fn update(
     if let Some(ids) = &change.interviewer_ids {
         store::replace_participants(&txn, company, id, ids).await?;
     }
+    let notice = moves.then_some("moved");
+    announce(
+        &txn,
+        caller,
+        &saved,
+        &people_ids,
+        "INTERVIEW_UPDATED",
+        notice,
+    )
+    .await?;
     txn.commit().await?;
+    state.relay.wake();
     view(saved, people_ids)
 }
 
@@ -314,13 +336,15 @@ pub async fn act(
             Expr::value(current.sequence.saturating_add(1)),
         );
     }
+    let txn = state.db.begin().await?;
     let result = update
         .filter(interview::Column::Id.eq(id))
         .filter(interview::Column::CompanyId.eq(Uuid::from(company)))
         .filter(interview::Column::Status.eq(from.as_str()))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
     if result.rows_affected == 0 {
+        drop(txn);
         let now: InterviewStatus = match store::find(&state.db, company, id).await? {
             Some(i) => stored(&i.status)?,
             None => return Err(NOT_FOUND),
@@ -330,8 +354,53 @@ pub async fn act(
             action.as_str()
         )));
     }
+    let kind = format!("INTERVIEW_{}", to.as_str().to_ascii_uppercase());
+    let notice = (to == InterviewStatus::Cancelled).then_some("cancelled");
+    announce(&txn, caller, &current, &people, &kind, notice).await?;
+    txn.commit().await?;
+    state.relay.wake();
     let (saved, _) = load(state, company, id).await?;
     view(saved, people)
+}
+
+/// Records the event, and tells each interviewer when `notice` says what happened
+/// (scheduled, moved or cancelled).
+async fn announce(
+    txn: &impl sea_orm::ConnectionTrait,
+    caller: &Principal,
+    i: &interview::Model,
+    interviewers: &[Uuid],
+    kind: &str,
+    notice: Option<&str>,
+) -> Result<(), InterviewError> {
+    let event = Event::new(SOURCE, kind)
+        .company(caller.company_id)
+        .actor(caller.user_id)
+        .resource("interview", i.id)
+        .details(serde_json::json!({
+            "candidate_id": i.candidate_id,
+            "interviewer_ids": interviewers,
+            "scheduled_at": i.scheduled_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "duration_minutes": i.duration_minutes,
+        }));
+    outbox::record(txn, &event).await?;
+    let Some(what) = notice else { return Ok(()) };
+    let when = hhmm(i.scheduled_at);
+    for user in interviewers {
+        let n = Notification::new(
+            caller.company_id,
+            *user,
+            &format!("INTERVIEW_{}", what.to_ascii_uppercase()),
+            format!("Interview {what}: {}", i.title),
+            format!(
+                "'{}' is {what}; it is set for {when} UTC ({} minutes).",
+                i.title, i.duration_minutes
+            ),
+        )
+        .resource("interview", i.id);
+        outbox::notify(txn, SOURCE, &n).await?;
+    }
+    Ok(())
 }
 
 /// The interview as an iCalendar file, with the interviewers as attendees.
@@ -376,7 +445,7 @@ pub async fn calendar(
         ),
         None => format!("{kind} interview"),
     };
-    Ok(calendar::to_ics(&Event {
+    Ok(calendar::to_ics(&calendar::Event {
         id: i.id,
         title: &i.title,
         description: &description,

@@ -13,7 +13,12 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// Auth over gRPC: token introspection and user lookup.
     pub auth: IntrospectionClient,
+    /// Publishes the outbox; woken after every commit that wrote to it.
+    pub relay: events::Relay,
 }
+
+/// The `source` of this service's events.
+pub const SOURCE: &str = "interview";
 
 /// Lists answer at most this many rows.
 pub const MAX_LIMIT: u64 = 100;

@@ -37,9 +37,14 @@ pub async fn spawn_platform_with(auth_grpc_url: Option<&str>) -> Platform {
         ("INTERVIEW_GRPC_ADDR", "127.0.0.1:0"),
         ("HTTP_WORKERS", "2"),
     ];
+    let mut all: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    all.extend(test_support::amqp_env(&auth.amqp_prefix));
     let settings =
-        interview_service::Settings::from_env(&Env::from_pairs(pairs), None).expect("settings");
-    let app = interview_service::Application::build_with_db(settings, conn.clone())
+        interview_service::Settings::from_env(&Env::from_pairs(all), None).expect("settings");
+    let app = interview_service::Application::build_with_db(settings, conn.clone(), None)
         .await
         .expect("build interview");
     let interview = format!("http://127.0.0.1:{}", app.port());

@@ -15,6 +15,27 @@ pub struct AppState {
     pub auth: IntrospectionClient,
     /// The interview service over gRPC: interviews, their status and interviewers.
     pub interviews: InterviewClient,
+    /// Publishes the outbox; woken after every commit that wrote to it.
+    pub relay: events::Relay,
+}
+
+/// The `source` of this service's events.
+pub const SOURCE: &str = "scoring";
+
+/// One event of a scoring resource, written in the caller's transaction.
+pub async fn record(
+    txn: &impl sea_orm::ConnectionTrait,
+    caller: &auth_types::Principal,
+    kind: &str,
+    resource: (&str, uuid::Uuid),
+    details: serde_json::Value,
+) -> Result<(), sea_orm::DbErr> {
+    let event = events::Event::new(SOURCE, kind)
+        .company(caller.company_id)
+        .actor(caller.user_id)
+        .resource(resource.0, resource.1)
+        .details(details);
+    events::outbox::record(txn, &event).await
 }
 
 pub const MAX_LIMIT: u64 = 100;

@@ -74,7 +74,16 @@ pub async fn create(
         &new.criteria,
     )
     .await?;
+    super::record(
+        &txn,
+        caller,
+        "RUBRIC_CREATED",
+        ("rubric", r.id),
+        serde_json::json!({"name": r.name, "version": 1}),
+    )
+    .await?;
     txn.commit().await?;
+    state.relay.wake();
     Ok(view(r, 1, new.criteria))
 }
 
@@ -156,7 +165,16 @@ pub async fn update(
     model.current_version = Set(version);
     model.updated_at = Set(OffsetDateTime::now_utc());
     let saved = repo::save(&txn, model).await?;
+    super::record(
+        &txn,
+        caller,
+        "RUBRIC_UPDATED",
+        ("rubric", id),
+        serde_json::json!({"version": version}),
+    )
+    .await?;
     txn.commit().await?;
+    state.relay.wake();
     Ok(view(
         saved,
         version,

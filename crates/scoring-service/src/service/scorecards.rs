@@ -1,15 +1,18 @@
 //! Scorecards (page `interviews`): one per evaluator per interview, immutable once
 //! submitted; an amendment is the next revision and the old one stays.
 
-use super::AppState;
+use super::{AppState, SOURCE};
 use crate::domain::scorecard::{self, AmendScorecard, Recommendation, SubmitScorecard};
 use crate::entities::scorecard as entity;
 use crate::error::ScoringError;
 use crate::store::scorecards::{self as repo, NewRevision};
 use crate::store::{self, rubrics};
 use auth_types::{Principal, Role};
+use events::Notification;
 use platform_proto::interview::v1::Interview;
+use sea_orm::TransactionTrait;
 use serde::Serialize;
+use serde_json::json;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -124,8 +127,9 @@ pub async fn submit(
             existing.id
         )));
     }
+    let txn = state.db.begin().await?;
     let saved = repo::insert(
-        &state.db,
+        &txn,
         NewRevision {
             company,
             interview_id,
@@ -140,6 +144,32 @@ pub async fn submit(
     )
     .await
     .map_err(duplicate)?;
+    let details = json!({"interview_id": interview_id, "recommendation": saved.recommendation, "revision": 1});
+    super::record(
+        &txn,
+        caller,
+        "SCORECARD_SUBMITTED",
+        ("scorecard", saved.id),
+        details,
+    )
+    .await?;
+    // Whoever scheduled the interview hears about it.
+    if let Ok(scheduler) = interview.created_by.parse::<Uuid>() {
+        let n = Notification::new(
+            company,
+            scheduler,
+            "SCORECARD_SUBMITTED",
+            format!("Scorecard submitted: {}", interview.title),
+            format!(
+                "A scorecard for '{}' was submitted ({}).",
+                interview.title, saved.recommendation
+            ),
+        )
+        .resource("scorecard", saved.id);
+        events::outbox::notify(&txn, SOURCE, &n).await?;
+    }
+    txn.commit().await?;
+    state.relay.wake();
     view(saved)
 }
 
@@ -173,8 +203,9 @@ pub async fn amend(
     let rubric_id = req.rubric_id.unwrap_or(previous.rubric_id);
     let (version, criteria) = current_rubric(state, caller, rubric_id).await?;
     let scores = scorecard::validate(&criteria, req.ratings, req.recommendation, req.notes)?;
+    let txn = state.db.begin().await?;
     let saved = repo::insert(
-        &state.db,
+        &txn,
         NewRevision {
             company,
             interview_id: previous.interview_id,
@@ -195,6 +226,17 @@ pub async fn amend(
             e.into()
         }
     })?;
+    let details = json!({"interview_id": saved.interview_id, "amends": previous.id, "revision": saved.revision});
+    super::record(
+        &txn,
+        caller,
+        "SCORECARD_AMENDED",
+        ("scorecard", saved.id),
+        details,
+    )
+    .await?;
+    txn.commit().await?;
+    state.relay.wake();
     view(saved)
 }
 

@@ -37,8 +37,17 @@ pub async fn spawn_platform_with(
 ) -> Platform {
     let (database_url, conn) = test_support::fresh_database().await;
     let auth = test_support::spawn_auth(&database_url, conn.clone(), &[]).await;
+    let amqp = test_support::amqp_env(&auth.amqp_prefix);
+    let with_amqp = |pairs: &[(&str, &str)]| {
+        let mut all: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        all.extend(amqp.iter().cloned());
+        Env::from_pairs(all)
+    };
     let interview_settings = interview_service::Settings::from_env(
-        &Env::from_pairs([
+        &with_amqp(&[
             ("DATABASE_URL", database_url.as_str()),
             ("AUTH_GRPC_URL", auth.grpc_address.as_str()),
             ("INTERNAL_API_KEY", INTERNAL_KEY),
@@ -49,14 +58,15 @@ pub async fn spawn_platform_with(
         None,
     )
     .unwrap();
-    let interview = interview_service::Application::build_with_db(interview_settings, conn.clone())
-        .await
-        .unwrap();
+    let interview =
+        interview_service::Application::build_with_db(interview_settings, conn.clone(), None)
+            .await
+            .unwrap();
     let interview_http = format!("http://127.0.0.1:{}", interview.port());
     let interview_grpc_url = format!("http://127.0.0.1:{}", interview.grpc_port());
     tokio::spawn(interview.run_until_stopped());
     let scoring_settings = scoring_service::Settings::from_env(
-        &Env::from_pairs([
+        &with_amqp(&[
             ("DATABASE_URL", database_url.as_str()),
             ("AUTH_GRPC_URL", auth_grpc.unwrap_or(&auth.grpc_address)),
             (
@@ -70,7 +80,7 @@ pub async fn spawn_platform_with(
         None,
     )
     .unwrap();
-    let scoring = scoring_service::Application::build_with_db(scoring_settings, conn.clone())
+    let scoring = scoring_service::Application::build_with_db(scoring_settings, conn.clone(), None)
         .await
         .unwrap();
     let scoring_http = format!("http://127.0.0.1:{}", scoring.port());

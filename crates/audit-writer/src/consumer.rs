@@ -1,0 +1,169 @@
+//! The RabbitMQ consumer: manual acks within a prefetch window, batched inserts, acks
+//! only after the commit. An unparseable message is dead-lettered at once; one that
+//! cannot be stored is retried and dead-lettered after `max_attempts`. Reconnects
+//! after any failure.
+
+use crate::writer::{self, Message};
+use events::Topology;
+use futures_util::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, BasicRejectOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{Connection, ConnectionProperties};
+use sea_orm::DatabaseConnection;
+use std::collections::HashMap;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct ConsumerSettings {
+    pub url: String,
+    pub topology: Topology,
+    /// At most this many messages a transaction.
+    pub batch: usize,
+    /// How long a batch waits to fill up once its first message arrived.
+    pub batch_wait: Duration,
+    /// Failed stores of one message before it goes to the dead letters.
+    pub max_attempts: u32,
+}
+
+/// Consumes until the task is dropped.
+pub async fn run(db: DatabaseConnection, settings: ConsumerSettings) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match session(&db, &settings).await {
+            Ok(()) => backoff = Duration::from_millis(200),
+            Err(e) => {
+                tracing::warn!(error = %e, "audit consumer: connection lost; reconnecting");
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+        tokio::time::sleep(backoff).await;
+    }
+}
+
+async fn session(db: &DatabaseConnection, s: &ConsumerSettings) -> anyhow::Result<()> {
+    let connection = Connection::connect(&s.url, ConnectionProperties::default()).await?;
+    let channel = connection.create_channel().await?;
+    s.topology.declare(&channel).await?;
+    let prefetch = u16::try_from(s.batch.saturating_mul(2)).unwrap_or(u16::MAX);
+    channel
+        .basic_qos(prefetch, BasicQosOptions::default())
+        .await?;
+    let audit = channel
+        .basic_consume(
+            s.topology.audit_queue().into(),
+            "audit-writer".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let notes = channel
+        .basic_consume(
+            s.topology.notification_queue().into(),
+            "audit-writer-notifications".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    tracing::info!(queue = %s.topology.audit_queue(), "audit consumer connected");
+    let mut deliveries = futures_util::stream::select(audit, notes);
+    let mut failures: HashMap<String, u32> = HashMap::new();
+    loop {
+        let Some(first) = deliveries.next().await else {
+            anyhow::bail!("the broker cancelled the consumer");
+        };
+        let mut batch = vec![first?];
+        let deadline = tokio::time::Instant::now() + s.batch_wait;
+        while batch.len() < s.batch {
+            match tokio::time::timeout_at(deadline, deliveries.next()).await {
+                Ok(Some(d)) => batch.push(d?),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        handle(db, s, batch, &mut failures).await?;
+    }
+}
+
+fn key(d: &Delivery) -> String {
+    d.properties.message_id().as_ref().map_or_else(
+        || format!("tag:{}", d.delivery_tag),
+        |id| id.as_str().to_owned(),
+    )
+}
+
+async fn handle(
+    db: &DatabaseConnection,
+    s: &ConsumerSettings,
+    batch: Vec<Delivery>,
+    failures: &mut HashMap<String, u32>,
+) -> anyhow::Result<()> {
+    let mut good: Vec<(Delivery, Message)> = Vec::with_capacity(batch.len());
+    for d in batch {
+        match writer::parse(d.routing_key.as_str(), &d.data) {
+            Ok(m) => good.push((d, m)),
+            Err(poison) => {
+                tracing::error!(error = %poison, "dead-lettering a message that cannot be parsed");
+                metrics::counter!("audit_messages_dead_lettered_total").increment(1);
+                d.reject(BasicRejectOptions { requeue: false }).await?;
+            }
+        }
+    }
+    if good.is_empty() {
+        return Ok(());
+    }
+    let messages: Vec<Message> = good.iter().map(|(_, m)| m.clone()).collect();
+    match writer::store(db, &messages).await {
+        Ok(()) => {
+            metrics::counter!("audit_messages_consumed_total").increment(good.len() as u64);
+            for (d, _) in good {
+                failures.remove(&key(&d));
+                d.ack(BasicAckOptions::default()).await?;
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, size = good.len(), "audit batch not stored");
+            if db.ping().await.is_err() {
+                // The database is away: nothing is wrong with the messages. Put them back
+                // uncounted and wait, however long it takes.
+                for (d, _) in good {
+                    d.nack(BasicNackOptions {
+                        requeue: true,
+                        multiple: false,
+                    })
+                    .await?;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                return Ok(());
+            }
+            // The database answers but refused the batch: find the message it refuses.
+            for (d, m) in good {
+                match writer::store(db, std::slice::from_ref(&m)).await {
+                    Ok(()) => {
+                        failures.remove(&key(&d));
+                        d.ack(BasicAckOptions::default()).await?;
+                    }
+                    Err(e) => {
+                        let k = key(&d);
+                        let n = failures.entry(k.clone()).or_insert(0);
+                        *n += 1;
+                        if *n >= s.max_attempts {
+                            failures.remove(&k);
+                            metrics::counter!("audit_messages_dead_lettered_total").increment(1);
+                            tracing::error!(message = %k, error = %e, "dead-lettering a message that could not be stored");
+                            d.reject(BasicRejectOptions { requeue: false }).await?;
+                        } else {
+                            d.nack(BasicNackOptions {
+                                requeue: true,
+                                multiple: false,
+                            })
+                            .await?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

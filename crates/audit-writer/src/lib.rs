@@ -1,0 +1,12 @@
+//! The audit-writer: consumes the platform's events into the append-only audit log and
+//! users' notifications, and serves the audit search and the notifications (:8003).
+
+pub mod consumer;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod store;
+pub mod writer;
+
+pub use settings::{EmbeddedDefaults, Settings};
+pub use startup::Application;

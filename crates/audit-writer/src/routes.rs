@@ -1,0 +1,172 @@
+//! HTTP: audit search (admins, their company only) and the caller's notifications.
+
+use crate::store::{audit, notifications};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError, web};
+use auth_types::{Caller, Role};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::DatabaseConnection;
+use serde::Deserialize;
+use service_runtime::http::detail;
+use time::OffsetDateTime;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+pub const MAX_LIMIT: u64 = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Only admins can read the audit log")]
+    NotAdmin,
+    #[error("Notification not found")]
+    NotFound,
+    #[error("Invalid cursor")]
+    BadCursor,
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotAdmin => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadCursor => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Db(e) => {
+                tracing::warn!(error = %e, "database error");
+                detail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service temporarily unavailable: the database is not answering",
+                )
+            }
+            Self::NotAdmin | Self::NotFound | Self::BadCursor => {
+                detail(self.status_code(), self.to_string())
+            }
+        }
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .service(web::resource("/audit-logs").route(web::get().to(search)))
+            .service(web::resource("/notifications").route(web::get().to(my_notifications)))
+            .service(web::resource("/notifications/{id}/read").route(web::post().to(read))),
+    );
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SearchQuery {
+    pub user_id: Option<Uuid>,
+    pub action: Option<String>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    /// At or after (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>)]
+    pub from: Option<OffsetDateTime>,
+    /// Before (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>)]
+    pub to: Option<OffsetDateTime>,
+    /// Default 50, at most 200.
+    pub limit: Option<u64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn encode_cursor(at: OffsetDateTime, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{id}", at.unix_timestamp_nanos()))
+}
+
+fn decode_cursor(raw: &str) -> Result<(OffsetDateTime, Uuid), ApiError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| ApiError::BadCursor)?;
+    let text = String::from_utf8(bytes).map_err(|_| ApiError::BadCursor)?;
+    let (nanos, id) = text.split_once(':').ok_or(ApiError::BadCursor)?;
+    let nanos: i128 = nanos.parse().map_err(|_| ApiError::BadCursor)?;
+    let at = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| ApiError::BadCursor)?;
+    Ok((at, id.parse().map_err(|_| ApiError::BadCursor)?))
+}
+
+#[utoipa::path(get, path = "/api/v1/audit-logs", tag = "audit", params(SearchQuery), security(("bearer" = [])),
+    responses((status = 200, description = "`{items, next_cursor}`, newest first"), (status = 403, description = "Not an admin")))]
+pub async fn search(
+    db: web::Data<DatabaseConnection>,
+    caller: Caller,
+    query: web::Query<SearchQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.0.role != Role::Admin {
+        return Err(ApiError::NotAdmin);
+    }
+    let q = query.into_inner();
+    let limit = q.limit.unwrap_or(50).clamp(1, MAX_LIMIT);
+    let filter = audit::Filter {
+        user_id: q.user_id,
+        action: q.action,
+        resource_type: q.resource_type,
+        resource_id: q.resource_id,
+        from: q.from,
+        to: q.to,
+        after: q.cursor.as_deref().map(decode_cursor).transpose()?,
+    };
+    // One more than asked tells whether there is a next page.
+    let mut items =
+        audit::search(db.get_ref(), caller.0.company_id.into(), &filter, limit + 1).await?;
+    let next_cursor = if items.len() as u64 > limit {
+        items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        items.last().map(|e| encode_cursor(e.created_at, e.id))
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": next_cursor })))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct NotificationQuery {
+    #[serde(default)]
+    pub unread: bool,
+    #[serde(default)]
+    pub skip: u64,
+    pub limit: Option<u64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", params(NotificationQuery),
+    security(("bearer" = [])), responses((status = 200, body = [notifications::View])))]
+pub async fn my_notifications(
+    db: web::Data<DatabaseConnection>,
+    caller: Caller,
+    query: web::Query<NotificationQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(50).clamp(1, MAX_LIMIT);
+    let list = notifications::of_user(
+        db.get_ref(),
+        caller.0.user_id.into(),
+        query.unread,
+        query.skip,
+        limit,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, body = notifications::View), (status = 404, description = "Not one of yours")))]
+pub async fn read(
+    db: web::Data<DatabaseConnection>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let n = notifications::mark_read(db.get_ref(), caller.0.user_id.into(), *id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(n))
+}

@@ -1,0 +1,115 @@
+//! Building and running the audit-writer: the consumer (RabbitMQ) or the in-process sink,
+//! and the HTTP API.
+
+use crate::consumer::{self, ConsumerSettings};
+use crate::routes;
+use crate::settings::{Settings, Source};
+use crate::writer::InProcessWriter;
+use actix_web::dev::Server;
+use actix_web::web;
+use anyhow::Context;
+use auth_types::IntrospectionClient;
+use auth_types::client::AuthCheck;
+use events::Sink;
+use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
+use service_runtime::db::{self, DatabaseCheck};
+use service_runtime::health::Readiness;
+use service_runtime::server::{HttpService, serve_http};
+use std::sync::Arc;
+use utoipa::OpenApi;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "AI Interviewer Platform: audit-writer",
+        description = "Audit search and notifications"
+    ),
+    paths(routes::search, routes::my_notifications, routes::read)
+)]
+struct ApiDoc;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    consumer: Option<ConsumerSettings>,
+    db: DatabaseConnection,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = db::connect(
+            settings.database_url.expose_secret(),
+            settings.db_max_connections,
+        )
+        .await
+        .context("connecting to DATABASE_URL")?;
+        Self::build_with_db(settings, db).await
+    }
+
+    pub async fn build_with_db(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
+        let auth = IntrospectionClient::new(
+            &settings.auth_grpc_url,
+            &settings.internal_key,
+            settings.introspection_ttl,
+        )?;
+        let consumer = match &settings.source {
+            Source::Rabbit {
+                url,
+                topology,
+                batch,
+                batch_wait,
+                max_attempts,
+            } => Some(ConsumerSettings {
+                url: url.expose_secret().to_owned(),
+                topology: topology.clone(),
+                batch: *batch,
+                batch_wait: *batch_wait,
+                max_attempts: *max_attempts,
+            }),
+            Source::InProcess => None,
+        };
+        let readiness = Readiness::new(vec![
+            Arc::new(DatabaseCheck(db.clone())),
+            Arc::new(AuthCheck(auth.clone())),
+        ]);
+        let data = web::Data::new(db.clone());
+        let auth_data = web::Data::new(auth);
+        let (server, port) = serve_http(
+            &settings.http,
+            HttpService {
+                name: "audit-writer",
+                readiness,
+                openapi: ApiDoc::openapi(),
+                configure: move |cfg: &mut web::ServiceConfig| {
+                    cfg.app_data(data.clone()).app_data(auth_data.clone());
+                    routes::configure(cfg);
+                },
+            },
+        )?;
+        Ok(Self {
+            port,
+            server,
+            consumer,
+            db,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The in-process sink the embedded default's services publish to.
+    pub fn sink(&self) -> Arc<dyn Sink> {
+        Arc::new(InProcessWriter {
+            db: self.db.clone(),
+        })
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let _consuming = self
+            .consumer
+            .map(|c| service_runtime::AbortOnDrop(tokio::spawn(consumer::run(self.db.clone(), c))));
+        self.server.await.context("HTTP server")
+    }
+}

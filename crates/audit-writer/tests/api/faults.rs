@@ -1,0 +1,186 @@
+//! What happens when pieces fail: nothing lost, nothing doubled.
+
+use crate::helpers::*;
+use events::{Event, Publisher, RabbitPublisher, Topology};
+use futures_util::StreamExt;
+use lapin::options::{BasicConsumeOptions, BasicPublishOptions};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Connection, ConnectionProperties};
+use reqwest::StatusCode;
+use std::time::Duration;
+
+fn topology(prefix: &str) -> Topology {
+    Topology {
+        prefix: prefix.to_owned(),
+        expire_unused_ms: Some(60_000),
+    }
+}
+
+#[tokio::test]
+async fn the_broker_unreachable_while_serving_loses_nothing_and_doubles_nothing() {
+    let proxy = test_support::Proxy::start("127.0.0.1:5672").await;
+    let p = spawn_pipeline_via(Some(format!(
+        "amqp://guest:guest@127.0.0.1:{}/%2f",
+        proxy.port
+    )))
+    .await;
+    let admin = p.admin().await;
+    p.wait_for(&admin.access, "?action=LOGIN", 1).await;
+
+    proxy.cut();
+    for _ in 0..5 {
+        let res = p.login("admin@acme.example", ADMIN_PASSWORD).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "requests succeed while the broker is away"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(p.outbox_rows().await >= 5, "the events wait in the outbox");
+
+    proxy.restore();
+    let logins = p.wait_for(&admin.access, "?action=LOGIN", 6).await;
+    assert_eq!(logins.len(), 6);
+    // Exactly once, and the outbox is empty again once everything is confirmed.
+    for _ in 0..100 {
+        if p.outbox_rows().await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(p.outbox_rows().await, 0);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        p.audit_logs(&admin.access, "?action=LOGIN").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+}
+
+#[tokio::test]
+async fn the_same_message_delivered_twice_is_stored_once() {
+    let p = spawn_pipeline().await;
+    let admin = p.admin().await;
+    let before = p.wait_for(&admin.access, "", 1).await.len();
+    let company = p.audit_logs(&admin.access, "").await["items"][0]["company_id"]
+        .as_str()
+        .unwrap()
+        .parse::<uuid::Uuid>()
+        .unwrap();
+    let publisher = RabbitPublisher::new(&test_support::amqp_url(), topology(&p.prefix));
+    let event = Event::new("test", "DUPLICATED").company(company);
+    let payload = serde_json::to_vec(&event).unwrap();
+    for _ in 0..3 {
+        publisher
+            .publish(&event.routing_key(), event.id, &payload)
+            .await
+            .unwrap();
+    }
+    let found = p.wait_for(&admin.access, "?action=DUPLICATED", 1).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        p.audit_logs(&admin.access, "?action=DUPLICATED").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        p.audit_logs(&admin.access, "").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        before + 1
+    );
+}
+
+#[tokio::test]
+async fn a_poison_message_goes_to_the_dead_letter_queue_and_the_rest_flow_on() {
+    let p = spawn_pipeline().await;
+    let admin = p.admin().await;
+    let t = topology(&p.prefix);
+    let connection =
+        Connection::connect(&test_support::amqp_url(), ConnectionProperties::default())
+            .await
+            .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    t.declare(&channel).await.unwrap();
+    channel
+        .basic_publish(
+            t.exchange().into(),
+            "event.test.garbage".into(),
+            BasicPublishOptions::default(),
+            b"{not an event",
+            BasicProperties::default().with_delivery_mode(2),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let (_, user) = p.user("agent", "After Poison").await;
+    assert!(!user.access.is_empty());
+    let created = p.wait_for(&admin.access, "?action=USER_CREATED", 1).await;
+    assert_eq!(created.len(), 1, "later events still flow");
+
+    let mut dead = channel
+        .basic_consume(
+            t.dead_letter_queue().into(),
+            "test".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let message = tokio::time::timeout(Duration::from_secs(10), dead.next())
+        .await
+        .expect("a dead letter")
+        .unwrap()
+        .unwrap();
+    assert_eq!(message.data, b"{not an event");
+    assert_eq!(message.routing_key.as_str(), "event.test.garbage");
+}
+
+#[tokio::test]
+async fn a_writer_killed_mid_stream_and_restarted_loses_nothing() {
+    let p = spawn_pipeline().await;
+    let admin = p.admin().await;
+    p.wait_for(&admin.access, "?action=LOGIN", 1).await;
+    // A second writer on the same queue, which we kill while events flow; the first
+    // keeps consuming, and unacked messages go back to the queue.
+    let (_, second) = spawn_writer(
+        &p.database_url,
+        p.db.clone(),
+        &p.auth_grpc,
+        &p.prefix,
+        &test_support::amqp_url(),
+    )
+    .await;
+    let logins = (0..20).map(|_| p.login("admin@acme.example", ADMIN_PASSWORD));
+    let statuses = futures_util::future::join_all(logins).await;
+    assert!(statuses.iter().all(|r| r.status() == StatusCode::OK));
+    second.abort();
+    let (_, _restarted) = spawn_writer(
+        &p.database_url,
+        p.db.clone(),
+        &p.auth_grpc,
+        &p.prefix,
+        &test_support::amqp_url(),
+    )
+    .await;
+    let all = p
+        .wait_for(&admin.access, "?action=LOGIN&limit=200", 21)
+        .await;
+    assert_eq!(all.len(), 21, "the admin's first login and the 20 since");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        p.audit_logs(&admin.access, "?action=LOGIN&limit=200").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        21
+    );
+}

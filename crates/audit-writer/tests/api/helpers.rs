@@ -1,0 +1,211 @@
+//! Auth, interview and the audit-writer on random ports, one database, one RabbitMQ prefix.
+
+use reqwest::{Method, Response, StatusCode};
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+use service_runtime::config::Env;
+use std::time::Duration;
+pub use test_support::{
+    ADMIN_PASSWORD, INTERNAL_KEY, Tokens, assert_error, body, seed_company, tokens_of,
+};
+use uuid::Uuid;
+
+pub struct Pipeline {
+    pub auth: String,
+    pub interview: String,
+    pub audit: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub database_url: String,
+    pub prefix: String,
+    pub auth_grpc: String,
+}
+
+/// The pairs, this test's RabbitMQ names, and the broker at `amqp_url` (later pairs win).
+pub fn env(pairs: &[(&str, &str)], prefix: &str, amqp_url: &str) -> Env {
+    let mut all: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    all.extend(test_support::amqp_env(prefix));
+    all.push(("AMQP_URL".to_owned(), amqp_url.to_owned()));
+    Env::from_pairs(all)
+}
+
+/// Starts an audit-writer consuming `prefix` from `amqp_url`.
+pub async fn spawn_writer(
+    database_url: &str,
+    conn: DatabaseConnection,
+    auth_grpc: &str,
+    prefix: &str,
+    amqp_url: &str,
+) -> (String, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let e = env(
+        &[
+            ("DATABASE_URL", database_url),
+            ("AUTH_GRPC_URL", auth_grpc),
+            ("INTERNAL_API_KEY", INTERNAL_KEY),
+            ("AUDIT_HTTP_ADDR", "127.0.0.1:0"),
+            ("HTTP_WORKERS", "2"),
+            ("AUDIT_BATCH_WAIT_MS", "20"),
+        ],
+        prefix,
+        amqp_url,
+    );
+    let settings = audit_writer::Settings::from_env(&e, None).unwrap();
+    let app = audit_writer::Application::build_with_db(settings, conn)
+        .await
+        .unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    (address, tokio::spawn(app.run_until_stopped()))
+}
+
+/// The services publish to `amqp_url` (a proxy, in the fault tests).
+pub async fn spawn_pipeline_via(amqp_url: Option<String>) -> Pipeline {
+    let (database_url, conn) = test_support::fresh_database().await;
+    let amqp = amqp_url.unwrap_or_else(test_support::amqp_url);
+    let auth =
+        test_support::spawn_auth(&database_url, conn.clone(), &[("AMQP_URL", amqp.as_str())]).await;
+    let prefix = auth.amqp_prefix.clone();
+    let interview_env = env(
+        &[
+            ("DATABASE_URL", database_url.as_str()),
+            ("AUTH_GRPC_URL", auth.grpc_address.as_str()),
+            ("INTERNAL_API_KEY", INTERNAL_KEY),
+            ("INTERVIEW_HTTP_ADDR", "127.0.0.1:0"),
+            ("INTERVIEW_GRPC_ADDR", "127.0.0.1:0"),
+            ("HTTP_WORKERS", "2"),
+        ],
+        &prefix,
+        &amqp,
+    );
+    let settings = interview_service::Settings::from_env(&interview_env, None).unwrap();
+    let interview = interview_service::Application::build_with_db(settings, conn.clone(), None)
+        .await
+        .unwrap();
+    let interview_http = format!("http://127.0.0.1:{}", interview.port());
+    tokio::spawn(interview.run_until_stopped());
+    let (audit, _) = spawn_writer(
+        &database_url,
+        conn.clone(),
+        &auth.grpc_address,
+        &prefix,
+        &test_support::amqp_url(),
+    )
+    .await;
+    seed_company(&conn, "Acme", "admin@acme.example").await;
+    Pipeline {
+        auth: auth.address,
+        interview: interview_http,
+        audit,
+        client: test_support::client(),
+        db: conn,
+        database_url,
+        prefix,
+        auth_grpc: auth.grpc_address,
+    }
+}
+
+pub async fn spawn_pipeline() -> Pipeline {
+    spawn_pipeline_via(None).await
+}
+
+pub fn id_of(v: &Value) -> Uuid {
+    v["id"].as_str().and_then(|s| s.parse().ok()).expect("id")
+}
+
+impl Pipeline {
+    pub async fn call(
+        &self,
+        base: &str,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.client
+            .post(format!("{}/api/v1/auth/login", self.auth))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn admin(&self) -> Tokens {
+        let res = self.login("admin@acme.example", ADMIN_PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        tokens_of(&body(res).await)
+    }
+
+    pub async fn user(&self, role: &str, name: &str) -> (Uuid, Tokens) {
+        let admin = self.admin().await;
+        let email = format!(
+            "{}-{}@acme.example",
+            name.to_lowercase().replace(' ', "."),
+            Uuid::new_v4().simple()
+        );
+        let res = self
+            .call(&self.auth, Method::POST, "/api/v1/users", &admin.access,
+                Some(json!({"email": email, "full_name": name, "password": "User-Pass1", "role": role})))
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let id = id_of(&body(res).await);
+        let res = self.login(&email, "User-Pass1").await;
+        (id, tokens_of(&body(res).await))
+    }
+
+    /// The audit search, as `token`.
+    pub async fn audit_logs(&self, token: &str, query: &str) -> Value {
+        let res = self
+            .call(
+                &self.audit,
+                Method::GET,
+                &format!("/api/v1/audit-logs{query}"),
+                token,
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        body(res).await
+    }
+
+    /// Waits (up to 15 s) until the audit log holds `n` entries matching `query`.
+    pub async fn wait_for(&self, token: &str, query: &str, n: usize) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let items = self.audit_logs(token, query).await["items"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if items.len() >= n || tokio::time::Instant::now() > deadline {
+                return items;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn outbox_rows(&self) -> i64 {
+        use sea_orm::ConnectionTrait;
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM outbox",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get("", "n").unwrap()
+    }
+}

@@ -1,0 +1,10 @@
+//! The event pipeline through the real RabbitMQ into the real PostgreSQL: services write
+//! events in their transactions, relays publish them with confirms, the audit-writer
+//! stores them; and what happens when pieces fail.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod helpers;
+
+mod faults;
+mod pipeline;

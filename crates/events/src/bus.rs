@@ -1,0 +1,52 @@
+//! The seam between the relay and wherever events go: one trait, two implementations
+//! (RabbitMQ in `rabbit`, and the in-process bus of the embedded default here).
+
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("event bus: {0}")]
+pub struct BusError(pub String);
+
+/// Hands one message to the bus; `Ok` only once it is safely taken (a broker confirm,
+/// or the in-process writer's commit), so the relay may then drop it from the outbox.
+#[async_trait::async_trait]
+pub trait Publisher: Send + Sync {
+    async fn publish(
+        &self,
+        routing_key: &str,
+        message_id: Uuid,
+        payload: &[u8],
+    ) -> Result<(), BusError>;
+}
+
+/// What consumes messages in process (the audit-writer of the embedded default).
+#[async_trait::async_trait]
+pub trait Sink: Send + Sync {
+    async fn deliver(&self, routing_key: &str, payload: &[u8]) -> Result<(), BusError>;
+}
+
+/// The embedded default's bus: publishing is delivering to the in-process writer and
+/// waiting for it to commit.
+#[derive(Clone)]
+pub struct InProcessBus {
+    sink: Arc<dyn Sink>,
+}
+
+impl InProcessBus {
+    pub fn new(sink: Arc<dyn Sink>) -> Self {
+        Self { sink }
+    }
+}
+
+#[async_trait::async_trait]
+impl Publisher for InProcessBus {
+    async fn publish(
+        &self,
+        routing_key: &str,
+        _message_id: Uuid,
+        payload: &[u8],
+    ) -> Result<(), BusError> {
+        self.sink.deliver(routing_key, payload).await
+    }
+}

@@ -1,0 +1,186 @@
+//! The outbox: events written in the same transaction as the change they describe.
+
+use crate::envelope::{Event, Notification};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// One row waiting to be published.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: Uuid,
+    pub routing_key: String,
+    pub payload: String,
+    pub attempts: i32,
+}
+
+async fn insert(
+    db: &impl ConnectionTrait,
+    source: &str,
+    id: Uuid,
+    routing_key: String,
+    payload: String,
+) -> Result<(), DbErr> {
+    let now = OffsetDateTime::now_utc();
+    let stmt = Query::insert()
+        .into_table(Alias::new("outbox"))
+        .columns(
+            [
+                "id",
+                "source",
+                "routing_key",
+                "payload",
+                "created_at",
+                "attempts",
+                "next_attempt_at",
+            ]
+            .map(Alias::new),
+        )
+        .values_panic([
+            id.into(),
+            source.into(),
+            routing_key.into(),
+            payload.into(),
+            now.into(),
+            0i32.into(),
+            now.into(),
+        ])
+        .to_owned();
+    db.execute(&stmt).await.map(|_| ())
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<String, DbErr> {
+    serde_json::to_string(value).map_err(|e| DbErr::Custom(format!("encoding an event: {e}")))
+}
+
+/// Records an event; call inside the transaction that makes the change.
+pub async fn record(db: &impl ConnectionTrait, event: &Event) -> Result<(), DbErr> {
+    insert(
+        db,
+        &event.source,
+        event.id,
+        event.routing_key(),
+        encode(event)?,
+    )
+    .await
+}
+
+/// Records a notification for one user, in the same way.
+pub async fn notify(
+    db: &impl ConnectionTrait,
+    source: &str,
+    n: &Notification,
+) -> Result<(), DbErr> {
+    insert(db, source, n.id, n.routing_key(), encode(n)?).await
+}
+
+/// Claims up to `limit` due entries of `source` for `lease`: they are not due again
+/// until then, so no other relay (replica) publishes them meanwhile, and no transaction
+/// stays open while publishing. A relay that dies mid-publish leaves its claim to expire;
+/// the entry is then published again, and the consumer stores it once (by event id).
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    source: &str,
+    limit: u64,
+    lease: time::Duration,
+) -> Result<Vec<Entry>, DbErr> {
+    let backend = db.get_database_backend();
+    let (p1, p2, p3, lock) = if backend == DbBackend::Postgres {
+        ("$1", "$2", "$3", " FOR UPDATE SKIP LOCKED")
+    } else {
+        ("?", "?", "?", "")
+    };
+    let now = OffsetDateTime::now_utc();
+    let sql = format!(
+        "UPDATE outbox SET next_attempt_at = {p1} WHERE id IN (SELECT id FROM outbox WHERE source = {p2} \
+         AND next_attempt_at <= {p3} ORDER BY created_at, id LIMIT {limit}{lock}) \
+         RETURNING id, routing_key, payload, attempts, created_at"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                Value::from(now + lease),
+                Value::from(source),
+                Value::from(now),
+            ],
+        ))
+        .await?;
+    let mut entries = rows
+        .into_iter()
+        .map(|r| {
+            let created: OffsetDateTime = r.try_get("", "created_at")?;
+            Ok((
+                created,
+                Entry {
+                    id: r.try_get("", "id")?,
+                    routing_key: r.try_get("", "routing_key")?,
+                    payload: r.try_get("", "payload")?,
+                    attempts: r.try_get("", "attempts")?,
+                },
+            ))
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    entries.sort_by_key(|(created, e)| (*created, e.id));
+    Ok(entries.into_iter().map(|(_, e)| e).collect())
+}
+
+/// The broker confirmed it: the entry is done.
+pub async fn remove(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    let stmt = Query::delete()
+        .from_table(Alias::new("outbox"))
+        .and_where(Expr::col(Alias::new("id")).eq(id))
+        .to_owned();
+    db.execute(&stmt).await.map(|_| ())
+}
+
+/// Publishing failed: try again after `delay`.
+pub async fn postpone(
+    db: &impl ConnectionTrait,
+    entry: &Entry,
+    delay: time::Duration,
+    error: &str,
+) -> Result<(), DbErr> {
+    let stmt = Query::update()
+        .table(Alias::new("outbox"))
+        .value(Alias::new("attempts"), entry.attempts.saturating_add(1))
+        .value(
+            Alias::new("next_attempt_at"),
+            OffsetDateTime::now_utc() + delay,
+        )
+        .value(
+            Alias::new("last_error"),
+            error.chars().take(1000).collect::<String>(),
+        )
+        .and_where(Expr::col(Alias::new("id")).eq(entry.id))
+        .to_owned();
+    db.execute(&stmt).await.map(|_| ())
+}
+
+/// How many entries wait, and how old the oldest is (seconds), for `/metrics`.
+pub async fn depth(db: &impl ConnectionTrait, source: &str) -> Result<(i64, f64), DbErr> {
+    let backend = db.get_database_backend();
+    let p = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE source = {p}"
+            ),
+            [Value::from(source)],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok((0, 0.0)) };
+    let n: i64 = row.try_get("", "n")?;
+    let oldest: Option<OffsetDateTime> = row.try_get("", "oldest").ok().flatten();
+    let age = oldest.map_or(0.0, |t| {
+        (OffsetDateTime::now_utc() - t).as_seconds_f64().max(0.0)
+    });
+    Ok((n, age))
+}

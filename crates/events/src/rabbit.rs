@@ -1,0 +1,222 @@
+//! RabbitMQ: the topology (declared idempotently by publishers and consumers alike) and
+//! the confirming publisher.
+
+use crate::bus::{BusError, Publisher};
+use lapin::options::{
+    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{
+    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
+};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+/// The names of the platform's exchanges and queues, under one prefix (one per deployment,
+/// or per test).
+#[derive(Debug, Clone)]
+pub struct Topology {
+    pub prefix: String,
+    /// Queues unused for this long are deleted by the broker (tests); none in production.
+    pub expire_unused_ms: Option<u32>,
+}
+
+impl Topology {
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+            expire_unused_ms: None,
+        }
+    }
+
+    pub fn exchange(&self) -> String {
+        format!("{}events", self.prefix)
+    }
+
+    pub fn dead_letter_exchange(&self) -> String {
+        format!("{}dead-letter", self.prefix)
+    }
+
+    pub fn audit_queue(&self) -> String {
+        format!("{}audit", self.prefix)
+    }
+
+    pub fn notification_queue(&self) -> String {
+        format!("{}notifications", self.prefix)
+    }
+
+    pub fn dead_letter_queue(&self) -> String {
+        format!("{}dead-letter", self.prefix)
+    }
+
+    /// Declares everything; declaring what exists with the same arguments is a no-op.
+    pub async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
+        let durable = ExchangeDeclareOptions {
+            durable: true,
+            ..ExchangeDeclareOptions::default()
+        };
+        channel
+            .exchange_declare(
+                self.exchange().into(),
+                ExchangeKind::Topic,
+                durable,
+                FieldTable::default(),
+            )
+            .await?;
+        channel
+            .exchange_declare(
+                self.dead_letter_exchange().into(),
+                ExchangeKind::Fanout,
+                durable,
+                FieldTable::default(),
+            )
+            .await?;
+        let queue = QueueDeclareOptions::durable();
+        let mut plain = FieldTable::default();
+        if let Some(ms) = self.expire_unused_ms {
+            plain.insert(ShortString::from("x-expires"), AMQPValue::LongUInt(ms));
+        }
+        let mut dead_lettered = plain.clone();
+        dead_lettered.insert(
+            ShortString::from("x-dead-letter-exchange"),
+            AMQPValue::LongString(LongString::from(self.dead_letter_exchange())),
+        );
+        for (name, binding) in [
+            (self.audit_queue(), "event.#"),
+            (self.notification_queue(), "notification.#"),
+        ] {
+            channel
+                .queue_declare(name.clone().into(), queue, dead_lettered.clone())
+                .await?;
+            channel
+                .queue_bind(
+                    name.into(),
+                    self.exchange().into(),
+                    binding.into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
+        channel
+            .queue_declare(self.dead_letter_queue().into(), queue, plain)
+            .await?;
+        channel
+            .queue_bind(
+                self.dead_letter_queue().into(),
+                self.dead_letter_exchange().into(),
+                "".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+    }
+}
+
+/// Connects lazily and reconnects after any failure; every message is persistent,
+/// mandatory (an unroutable message is an error, not silently dropped) and confirmed.
+pub struct RabbitPublisher {
+    url: String,
+    topology: Topology,
+    channel: Mutex<Option<(Connection, Channel)>>,
+}
+
+fn err(e: impl std::fmt::Display) -> BusError {
+    BusError(e.to_string())
+}
+
+impl RabbitPublisher {
+    pub fn new(url: &str, topology: Topology) -> Self {
+        Self {
+            url: url.to_owned(),
+            topology,
+            channel: Mutex::new(None),
+        }
+    }
+
+    async fn open(&self) -> Result<(Connection, Channel), BusError> {
+        let connection = Connection::connect(&self.url, ConnectionProperties::default())
+            .await
+            .map_err(err)?;
+        let channel = connection.create_channel().await.map_err(err)?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(err)?;
+        self.topology.declare(&channel).await.map_err(err)?;
+        Ok((connection, channel))
+    }
+
+    async fn try_publish(
+        channel: &Channel,
+        exchange: &str,
+        routing_key: &str,
+        id: Uuid,
+        payload: &[u8],
+    ) -> Result<(), BusError> {
+        let properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type("application/json".into())
+            .with_message_id(id.to_string().into());
+        let confirm = channel
+            .basic_publish(
+                exchange.into(),
+                routing_key.into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
+                payload,
+                properties,
+            )
+            .await
+            .map_err(err)?
+            .await
+            .map_err(err)?;
+        match confirm {
+            Confirmation::Ack(None) => Ok(()),
+            Confirmation::Ack(Some(_)) => {
+                Err(BusError(format!("no queue is bound for '{routing_key}'")))
+            }
+            Confirmation::Nack(_) => Err(BusError("the broker refused the message".into())),
+            Confirmation::NotRequested => Err(BusError("publisher confirms are off".into())),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Publisher for RabbitPublisher {
+    async fn publish(
+        &self,
+        routing_key: &str,
+        message_id: Uuid,
+        payload: &[u8],
+    ) -> Result<(), BusError> {
+        let mut guard = self.channel.lock().await;
+        if guard
+            .as_ref()
+            .is_none_or(|(c, ch)| !c.status().connected() || !ch.status().connected())
+        {
+            *guard = Some(self.open().await?);
+        }
+        let Some((_, channel)) = guard.as_ref() else {
+            return Err(BusError("no channel".into()));
+        };
+        let result = Self::try_publish(
+            channel,
+            &self.topology.exchange(),
+            routing_key,
+            message_id,
+            payload,
+        )
+        .await;
+        if result.is_err() {
+            // Start afresh next time: the channel may be closed or in an unknown state.
+            if let Some((connection, _)) = guard.take() {
+                let _ = connection.close(0, "reconnecting".into()).await;
+            }
+        }
+        result
+    }
+}

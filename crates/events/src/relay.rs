@@ -1,0 +1,101 @@
+//! The relay: publishes a service's outbox, oldest first, and deletes each entry only
+//! after the bus took it. Failures back off exponentially per entry; nothing is lost.
+
+use crate::bus::Publisher;
+use crate::outbox;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+const BATCH: u64 = 100;
+const IDLE_POLL: Duration = Duration::from_millis(500);
+const MAX_BACKOFF_SECS: i64 = 60;
+/// How long a claimed batch is this relay's to publish.
+const LEASE: time::Duration = time::Duration::seconds(30);
+
+#[derive(Clone)]
+pub struct Relay {
+    db: DatabaseConnection,
+    source: &'static str,
+    bus: Arc<dyn Publisher>,
+    wake: Arc<Notify>,
+}
+
+impl Relay {
+    pub fn new(db: DatabaseConnection, source: &'static str, bus: Arc<dyn Publisher>) -> Self {
+        Self {
+            db,
+            source,
+            bus,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Call after committing a transaction that wrote to the outbox: publishes at once
+    /// instead of at the next poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs until the task is dropped.
+    pub async fn run(self) {
+        loop {
+            match self.pump().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(source = self.source, error = %e, "outbox relay: database error")
+                }
+            }
+            self.report_depth().await;
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(IDLE_POLL) => {}
+            }
+        }
+    }
+
+    /// Publishes one batch of due entries; how many were published.
+    pub async fn pump(&self) -> Result<usize, sea_orm::DbErr> {
+        let entries = outbox::claim(&self.db, self.source, BATCH, LEASE).await?;
+        let mut published = 0;
+        let mut failed: Option<String> = None;
+        for entry in &entries {
+            if let Some(error) = failed.as_deref() {
+                // The bus is down: the rest would fail the same way; give them back now.
+                outbox::postpone(&self.db, entry, time::Duration::ZERO, error).await?;
+                continue;
+            }
+            match self
+                .bus
+                .publish(&entry.routing_key, entry.id, entry.payload.as_bytes())
+                .await
+            {
+                Ok(()) => {
+                    outbox::remove(&self.db, entry.id).await?;
+                    published += 1;
+                }
+                Err(e) => {
+                    let backoff = (1i64 << entry.attempts.clamp(0, 6)).min(MAX_BACKOFF_SECS);
+                    outbox::postpone(&self.db, entry, time::Duration::seconds(backoff), &e.0)
+                        .await?;
+                    metrics::counter!("outbox_publish_failures_total", "source" => self.source)
+                        .increment(1);
+                    tracing::warn!(source = self.source, id = %entry.id, attempts = entry.attempts + 1, error = %e, "outbox: publish failed; will retry");
+                    failed = Some(e.0);
+                }
+            }
+        }
+        metrics::counter!("outbox_published_total", "source" => self.source)
+            .increment(published as u64);
+        Ok(published)
+    }
+
+    async fn report_depth(&self) {
+        if let Ok((n, age)) = outbox::depth(&self.db, self.source).await {
+            metrics::gauge!("outbox_depth", "source" => self.source).set(n as f64);
+            metrics::gauge!("outbox_oldest_age_seconds", "source" => self.source).set(age);
+        }
+    }
+}
