@@ -1,7 +1,8 @@
 # AI Interviewer Platform: the everyday commands.
 #
 #   make run      the whole platform on the embedded default (SQLite, in-process token
-#                 store): auth :8000, interview :8001, scoring :8002
+#                 store, in-process events): auth :8000, interview :8001, scoring :8002,
+#                 audit-writer :8003
 #   make test     the whole test suite (see the `test` recipe for what it needs)
 #   make fmt      check formatting
 #   make lint     clippy, warnings are errors

@@ -19,10 +19,10 @@ fn topology(prefix: &str) -> Topology {
 #[tokio::test]
 async fn the_broker_unreachable_while_serving_loses_nothing_and_doubles_nothing() {
     let proxy = test_support::Proxy::start("127.0.0.1:5672").await;
-    let p = spawn_pipeline_via(Some(format!(
-        "amqp://guest:guest@127.0.0.1:{}/%2f",
-        proxy.port
-    )))
+    let p = spawn_pipeline_via(
+        Some(format!("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port)),
+        None,
+    )
     .await;
     let admin = p.admin().await;
     p.wait_for(&admin.access, "?action=LOGIN", 1).await;
@@ -183,4 +183,55 @@ async fn a_writer_killed_mid_stream_and_restarted_loses_nothing() {
             .len(),
         21
     );
+}
+
+#[tokio::test]
+async fn the_audit_database_failing_mid_stream_loses_nothing_and_doubles_nothing() {
+    // The audit-writer reaches its database through a proxy we cut while events flow.
+    let pg = test_support::Proxy::start("127.0.0.1:5432").await;
+    let p = spawn_pipeline_via(None, Some(&pg)).await;
+    let admin = p.admin().await;
+    p.wait_for(&admin.access, "?action=LOGIN", 1).await;
+
+    let logins = (0..10).map(|_| p.login("admin@acme.example", ADMIN_PASSWORD));
+    futures_util::future::join_all(logins).await;
+    pg.cut();
+    for _ in 0..10 {
+        assert_eq!(
+            p.login("admin@acme.example", ADMIN_PASSWORD).await.status(),
+            StatusCode::OK
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    pg.restore();
+    let logins = p
+        .wait_for(&admin.access, "?action=LOGIN&limit=200", 21)
+        .await;
+    assert_eq!(logins.len(), 21);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let again = p.audit_logs(&admin.access, "?action=LOGIN&limit=200").await;
+    assert_eq!(
+        again["items"].as_array().unwrap().len(),
+        21,
+        "nothing doubled"
+    );
+    // Nothing was dead-lettered for the outage.
+    let t = topology(&p.prefix);
+    let connection =
+        Connection::connect(&test_support::amqp_url(), ConnectionProperties::default())
+            .await
+            .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let q = channel
+        .queue_declare(
+            t.dead_letter_queue().into(),
+            lapin::options::QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(q.message_count(), 0);
 }

@@ -60,8 +60,12 @@ pub async fn spawn_writer(
     (address, tokio::spawn(app.run_until_stopped()))
 }
 
-/// The services publish to `amqp_url` (a proxy, in the fault tests).
-pub async fn spawn_pipeline_via(amqp_url: Option<String>) -> Pipeline {
+/// The services publish to `amqp_url`, and the audit-writer reaches its database at
+/// `audit_db` (proxies, in the fault tests).
+pub async fn spawn_pipeline_via(
+    amqp_url: Option<String>,
+    audit_db: Option<&test_support::Proxy>,
+) -> Pipeline {
     let (database_url, conn) = test_support::fresh_database().await;
     let amqp = amqp_url.unwrap_or_else(test_support::amqp_url);
     let auth =
@@ -85,9 +89,14 @@ pub async fn spawn_pipeline_via(amqp_url: Option<String>) -> Pipeline {
         .unwrap();
     let interview_http = format!("http://127.0.0.1:{}", interview.port());
     tokio::spawn(interview.run_until_stopped());
-    let (audit, _) = spawn_writer(
-        &database_url,
-        conn.clone(),
+    let writer_url = match audit_db {
+        Some(proxy) => database_url.replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port)),
+        None => database_url.clone(),
+    };
+    let writer_conn = service_runtime::db::connect(&writer_url, 2).await.unwrap();
+    let (audit, _writer) = spawn_writer(
+        &writer_url,
+        writer_conn,
         &auth.grpc_address,
         &prefix,
         &test_support::amqp_url(),
@@ -107,7 +116,7 @@ pub async fn spawn_pipeline_via(amqp_url: Option<String>) -> Pipeline {
 }
 
 pub async fn spawn_pipeline() -> Pipeline {
-    spawn_pipeline_via(None).await
+    spawn_pipeline_via(None, None).await
 }
 
 pub fn id_of(v: &Value) -> Uuid {

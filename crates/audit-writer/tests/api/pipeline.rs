@@ -51,7 +51,7 @@ async fn auth_events_reach_the_audit_log_and_search_filters_and_pages() {
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 
-    let all = p.wait_for(&admin.access, "", 8).await;
+    let all = p.wait_for(&admin.access, "", 9).await;
     let actions: Vec<&str> = all.iter().map(|e| e["action"].as_str().unwrap()).collect();
     for action in [
         "LOGIN",
