@@ -491,14 +491,29 @@ async fn interview_and_scoring_run_alongside_over_real_grpc() {
             .json()
             .await
             .unwrap();
-        actions = page["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
+        actions = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect();
         if actions.iter().any(|a| a == "SCORECARD_SUBMITTED") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    for action in ["LOGIN", "CANDIDATE_CREATED", "INTERVIEW_SCHEDULED", "INTERVIEW_COMPLETED", "RUBRIC_CREATED", "SCORECARD_SUBMITTED"] {
-        assert!(actions.iter().any(|a| a == action), "{action} missing: {actions:?}");
+    for action in [
+        "LOGIN",
+        "CANDIDATE_CREATED",
+        "INTERVIEW_SCHEDULED",
+        "INTERVIEW_COMPLETED",
+        "RUBRIC_CREATED",
+        "SCORECARD_SUBMITTED",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} missing: {actions:?}"
+        );
     }
     let notes: Value = app
         .client
@@ -510,6 +525,14 @@ async fn interview_and_scoring_run_alongside_over_real_grpc() {
         .json()
         .await
         .unwrap();
-    let kinds: Vec<&str> = notes.as_array().unwrap().iter().map(|n| n["type"].as_str().unwrap()).collect();
-    assert!(kinds.contains(&"SCORECARD_SUBMITTED") && kinds.contains(&"INTERVIEW_SCHEDULED"), "{kinds:?}");
+    let kinds: Vec<&str> = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"SCORECARD_SUBMITTED") && kinds.contains(&"INTERVIEW_SCHEDULED"),
+        "{kinds:?}"
+    );
 }
