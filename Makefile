@@ -7,6 +7,7 @@
 #   make fmt      check formatting
 #   make lint     clippy, warnings are errors
 #   make migrate  apply database migrations to DATABASE_URL
+#   make validate-deploy  check docker-compose.yml and deploy/ against their schemas
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -20,7 +21,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379
 TEST_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/%2f
 export TEST_PG_URL TEST_REDIS_URL TEST_AMQP_URL
 
-.PHONY: run test fmt lint migrate
+.PHONY: run test fmt lint migrate validate-deploy
 
 run:
 	cargo run -p interviewer
@@ -99,6 +100,12 @@ fmt:
 
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
+
+# docker-compose.yml against the Compose Specification, deploy/ against the Kubernetes
+# schemas (strict); the tools install themselves under target/.
+validate-deploy:
+	bash scripts/validate-compose.sh
+	bash scripts/validate-k8s.sh --self-test
 
 migrate:
 	@if [[ -z $${DATABASE_URL:-} ]]; then

@@ -50,6 +50,17 @@ pub async fn store(db: &DatabaseConnection, batch: &[Message]) -> Result<(), DbE
             Message::Notification(n) => notes.push(n.clone()),
         }
     }
+    // One span per event, child of the request that caused it, covering this insert.
+    let _spans: Vec<tracing::Span> = evs
+        .iter()
+        .map(|e| {
+            let span = tracing::info_span!("audit.insert", otel.name = "audit.insert", action = %e.kind, event_id = %e.id);
+            if let Some(tp) = &e.traceparent {
+                service_runtime::telemetry::set_remote_parent(&span, |k| (k == "traceparent").then(|| tp.clone()));
+            }
+            span
+        })
+        .collect();
     let txn = db.begin().await?;
     audit::append(&txn, &evs).await?;
     notifications::append(&txn, &notes).await?;

@@ -45,10 +45,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let env = Env::from_process();
-    let format: LogFormat = env
-        .parse_or("LOG_FORMAT", LogFormat::Json)
-        .map_err(|e| anyhow::anyhow!(e))?;
-    telemetry::init(env.get("LOG_LEVEL").unwrap_or("info"), format)?;
+    let _telemetry = telemetry::init(&env, "auth", LogFormat::Json)?;
 
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {

@@ -17,6 +17,7 @@ pub trait Publisher: Send + Sync {
         routing_key: &str,
         message_id: Uuid,
         payload: &[u8],
+        traceparent: Option<&str>,
     ) -> Result<(), BusError>;
 }
 
@@ -46,6 +47,7 @@ impl Publisher for InProcessBus {
         routing_key: &str,
         _message_id: Uuid,
         payload: &[u8],
+        _traceparent: Option<&str>,
     ) -> Result<(), BusError> {
         self.sink.deliver(routing_key, payload).await
     }

@@ -55,13 +55,18 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<String, DbErr> {
 }
 
 /// Records an event; call inside the transaction that makes the change.
+/// The current trace context rides along, so the audit row joins the request's trace.
 pub async fn record(db: &impl ConnectionTrait, event: &Event) -> Result<(), DbErr> {
+    let mut event = event.clone();
+    if event.traceparent.is_none() {
+        event.traceparent = service_runtime::telemetry::current_traceparent();
+    }
     insert(
         db,
         &event.source,
         event.id,
         event.routing_key(),
-        encode(event)?,
+        encode(&event)?,
     )
     .await
 }

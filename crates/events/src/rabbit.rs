@@ -154,8 +154,17 @@ impl RabbitPublisher {
         routing_key: &str,
         id: Uuid,
         payload: &[u8],
+        traceparent: Option<&str>,
     ) -> Result<(), BusError> {
+        let mut headers = FieldTable::default();
+        if let Some(tp) = traceparent {
+            headers.insert(
+                ShortString::from("traceparent"),
+                AMQPValue::LongString(LongString::from(tp)),
+            );
+        }
         let properties = BasicProperties::default()
+            .with_headers(headers)
             .with_delivery_mode(2)
             .with_content_type("application/json".into())
             .with_message_id(id.to_string().into());
@@ -192,6 +201,7 @@ impl Publisher for RabbitPublisher {
         routing_key: &str,
         message_id: Uuid,
         payload: &[u8],
+        traceparent: Option<&str>,
     ) -> Result<(), BusError> {
         let mut guard = self.channel.lock().await;
         if guard
@@ -209,6 +219,7 @@ impl Publisher for RabbitPublisher {
             routing_key,
             message_id,
             payload,
+            traceparent,
         )
         .await;
         if result.is_err() {

@@ -67,11 +67,26 @@ impl Relay {
                 outbox::postpone(&self.db, entry, time::Duration::ZERO, error).await?;
                 continue;
             }
-            match self
-                .bus
-                .publish(&entry.routing_key, entry.id, entry.payload.as_bytes())
-                .await
-            {
+            // Each entry continues the trace of the request that wrote it.
+            let traceparent = serde_json::from_str::<serde_json::Value>(&entry.payload)
+                .ok()
+                .and_then(|v| {
+                    v.get("traceparent")
+                        .and_then(|t| t.as_str().map(str::to_owned))
+                });
+            let span = tracing::info_span!("outbox.publish", source = self.source, routing_key = %entry.routing_key);
+            if let Some(tp) = &traceparent {
+                service_runtime::telemetry::set_remote_parent(&span, |k| {
+                    (k == "traceparent").then(|| tp.clone())
+                });
+            }
+            let publish = self.bus.publish(
+                &entry.routing_key,
+                entry.id,
+                entry.payload.as_bytes(),
+                traceparent.as_deref(),
+            );
+            match tracing::Instrument::instrument(publish, span).await {
                 Ok(()) => {
                     outbox::remove(&self.db, entry.id).await?;
                     published += 1;

@@ -64,6 +64,15 @@ impl Interceptor for PresentCredential {
     fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
         req.metadata_mut()
             .insert("authorization", self.header.clone());
+        // W3C trace context, so the callee's spans join the caller's trace.
+        for (key, value) in crate::telemetry::current_context_headers() {
+            if let (Ok(k), Ok(v)) = (
+                tonic::metadata::MetadataKey::<tonic::metadata::Ascii>::from_bytes(key.as_bytes()),
+                value.parse(),
+            ) {
+                req.metadata_mut().insert(k, v);
+            }
+        }
         Ok(req)
     }
 }

@@ -48,12 +48,22 @@ pub async fn track_requests(
         .map(|s| s.0)
         .unwrap_or("unknown");
     let method = req.method().to_string();
-    let res = next.call(req).await?;
+    let span = tracing::info_span!("http.request", otel.name = %format!("{method} {}", req.path()), http.method = %method,
+        http.route = tracing::field::Empty, http.status_code = tracing::field::Empty, service);
+    crate::telemetry::set_remote_parent(&span, |k| {
+        req.headers()
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
+    let res = tracing::Instrument::instrument(next.call(req), span.clone()).await?;
     let route = res
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     let status = res.status().as_u16().to_string();
+    span.record("http.route", route.as_str());
+    span.record("http.status_code", status.as_str());
     let elapsed = started.elapsed();
     tracing::debug!(service, %method, %route, %status, elapsed_ms = elapsed.as_millis() as u64, "request served");
     metrics::counter!("http_requests_total",

@@ -141,6 +141,16 @@ pub async fn grpc_router<S: NamedService>(descriptor_set: &'static [u8]) -> anyh
     reporter.set_serving::<S>().await;
     let reflection = crate::grpc::reflection(descriptor_set)?;
     Ok(tonic::transport::Server::builder()
+        .trace_fn(|req| {
+            let span = tracing::info_span!("grpc.request", otel.name = %req.uri().path());
+            crate::telemetry::set_remote_parent(&span, |k| {
+                req.headers()
+                    .get(k)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            });
+            span
+        })
         .add_service(health_service)
         .add_service(reflection))
 }

@@ -75,7 +75,7 @@ async fn the_same_message_delivered_twice_is_stored_once() {
     let payload = serde_json::to_vec(&event).unwrap();
     for _ in 0..3 {
         publisher
-            .publish(&event.routing_key(), event.id, &payload)
+            .publish(&event.routing_key(), event.id, &payload, None)
             .await
             .unwrap();
     }
