@@ -49,13 +49,15 @@ pub async fn track_requests(
         .unwrap_or("unknown");
     let method = req.method().to_string();
     let span = tracing::info_span!("http.request", otel.name = %format!("{method} {}", req.path()), http.method = %method,
-        http.route = tracing::field::Empty, http.status_code = tracing::field::Empty, service);
+        http.route = tracing::field::Empty, http.status_code = tracing::field::Empty, service,
+        trace_id = tracing::field::Empty, span_id = tracing::field::Empty);
     crate::telemetry::set_remote_parent(&span, |k| {
         req.headers()
             .get(k)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     });
+    crate::telemetry::record_ids(&span);
     let res = tracing::Instrument::instrument(next.call(req), span.clone()).await?;
     let route = res
         .request()

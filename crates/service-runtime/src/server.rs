@@ -142,13 +142,15 @@ pub async fn grpc_router<S: NamedService>(descriptor_set: &'static [u8]) -> anyh
     let reflection = crate::grpc::reflection(descriptor_set)?;
     Ok(tonic::transport::Server::builder()
         .trace_fn(|req| {
-            let span = tracing::info_span!("grpc.request", otel.name = %req.uri().path());
+            let span = tracing::info_span!("grpc.request", otel.name = %req.uri().path(),
+                trace_id = tracing::field::Empty, span_id = tracing::field::Empty);
             crate::telemetry::set_remote_parent(&span, |k| {
                 req.headers()
                     .get(k)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned)
             });
+            crate::telemetry::record_ids(&span);
             span
         })
         .add_service(health_service)

@@ -83,6 +83,20 @@ pub fn init_with(
     otlp_endpoint: Option<String>,
     service: &str,
 ) -> Result<Telemetry, ConfigError> {
+    install(level, format, otlp_endpoint, service, std::io::stdout)
+}
+
+/// As [`init_with`], writing log lines to `writer` (tests read what was logged).
+pub fn install<W>(
+    level: &str,
+    format: LogFormat,
+    otlp_endpoint: Option<String>,
+    service: &str,
+    writer: W,
+) -> Result<Telemetry, ConfigError>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let provider = match otlp_endpoint {
         None => None,
@@ -116,12 +130,16 @@ pub fn init_with(
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
+                    .with_writer(writer)
                     .json()
                     .flatten_event(true)
-                    .with_current_span(true),
+                    .with_current_span(true)
+                    .with_span_list(true),
             )
             .try_init(),
-        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer()).try_init(),
+        LogFormat::Text => registry
+            .with(tracing_subscriber::fmt::layer().with_writer(writer))
+            .try_init(),
     };
     Ok(Telemetry { provider })
 }
@@ -152,6 +170,18 @@ pub fn set_remote_parent(span: &tracing::Span, get: impl Fn(&str) -> Option<Stri
     }
     let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&carrier));
     let _ = span.set_parent(cx);
+}
+
+/// Records the span's OpenTelemetry trace and span ids as its `trace_id` and `span_id`
+/// fields (declared empty at creation), so every JSON log line inside it carries them.
+pub fn record_ids(span: &tracing::Span) {
+    use opentelemetry::trace::TraceContextExt;
+    let cx = span.context();
+    let sc = cx.span().span_context().clone();
+    if sc.is_valid() {
+        span.record("trace_id", tracing::field::display(sc.trace_id()));
+        span.record("span_id", tracing::field::display(sc.span_id()));
+    }
 }
 
 struct MapInjector<'a>(&'a mut HashMap<String, String>);
