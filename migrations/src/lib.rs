@@ -7,6 +7,7 @@ mod m20261123_000001_auth;
 mod m20261123_000002_interviews;
 mod m20261123_000003_scoring;
 mod m20261123_000004_events;
+mod m20261123_000005_audit_role;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_interviews::Migration),
             Box::new(m20261123_000003_scoring::Migration),
             Box::new(m20261123_000004_events::Migration),
+            Box::new(m20261123_000005_audit_role::Migration),
         ]
     }
 }

@@ -361,4 +361,20 @@ async fn the_audit_log_refuses_updates_and_deletes() {
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
     assert_eq!(p.wait_for(&admin.access, "?action=LOGIN", 1).await.len(), 1);
+
+    // The audit-writer's own role cannot change rows even without the triggers.
+    use sea_orm::TransactionTrait;
+    let txn = p.db.begin().await.unwrap();
+    txn.execute_unprepared("SET LOCAL ROLE audit_writer")
+        .await
+        .unwrap();
+    txn.execute_unprepared("SELECT COUNT(*) FROM audit_logs")
+        .await
+        .unwrap();
+    let err = txn
+        .execute_unprepared("UPDATE audit_logs SET action = 'FORGED'")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("permission denied"), "{err}");
+    txn.rollback().await.unwrap();
 }
