@@ -141,6 +141,18 @@ pub async fn remove(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
     db.execute(&stmt).await.map(|_| ())
 }
 
+/// The broker confirmed these: they are done.
+pub async fn remove_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let stmt = Query::delete()
+        .from_table(Alias::new("outbox"))
+        .and_where(Expr::col(Alias::new("id")).is_in(ids.iter().copied()))
+        .to_owned();
+    db.execute(&stmt).await.map(|_| ())
+}
+
 /// Publishing failed: try again after `delay`.
 pub async fn postpone(
     db: &impl ConnectionTrait,

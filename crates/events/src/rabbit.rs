@@ -148,6 +148,22 @@ impl RabbitPublisher {
         Ok((connection, channel))
     }
 
+    /// The open channel, (re)connecting when there is none; held only while looking, so
+    /// many publishes share it at once.
+    async fn channel(&self) -> Result<Channel, BusError> {
+        let mut guard = self.channel.lock().await;
+        let usable = guard
+            .as_ref()
+            .is_some_and(|(c, ch)| c.status().connected() && ch.status().connected());
+        if !usable {
+            *guard = Some(self.open().await?);
+        }
+        guard
+            .as_ref()
+            .map(|(_, ch)| ch.clone())
+            .ok_or_else(|| BusError("no channel".into()))
+    }
+
     async fn try_publish(
         channel: &Channel,
         exchange: &str,
@@ -203,18 +219,9 @@ impl Publisher for RabbitPublisher {
         payload: &[u8],
         traceparent: Option<&str>,
     ) -> Result<(), BusError> {
-        let mut guard = self.channel.lock().await;
-        if guard
-            .as_ref()
-            .is_none_or(|(c, ch)| !c.status().connected() || !ch.status().connected())
-        {
-            *guard = Some(self.open().await?);
-        }
-        let Some((_, channel)) = guard.as_ref() else {
-            return Err(BusError("no channel".into()));
-        };
+        let channel = self.channel().await?;
         let result = Self::try_publish(
-            channel,
+            &channel,
             &self.topology.exchange(),
             routing_key,
             message_id,
@@ -224,7 +231,7 @@ impl Publisher for RabbitPublisher {
         .await;
         if result.is_err() {
             // Start afresh next time: the channel may be closed or in an unknown state.
-            if let Some((connection, _)) = guard.take() {
+            if let Some((connection, _)) = self.channel.lock().await.take() {
                 let _ = connection.close(0, "reconnecting".into()).await;
             }
         }

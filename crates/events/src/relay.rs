@@ -56,41 +56,34 @@ impl Relay {
         }
     }
 
-    /// Publishes one batch of due entries; how many were published.
+    /// Publishes one batch of due entries, all in flight at once (the broker confirms
+    /// them as they land); deletes the confirmed ones together. How many were published.
     pub async fn pump(&self) -> Result<usize, sea_orm::DbErr> {
         let entries = outbox::claim(&self.db, self.source, BATCH, LEASE).await?;
-        let mut published = 0;
-        let mut failed: Option<String> = None;
-        for entry in &entries {
-            if let Some(error) = failed.as_deref() {
-                // The bus is down: the rest would fail the same way; give them back now.
-                outbox::postpone(&self.db, entry, time::Duration::ZERO, error).await?;
-                continue;
-            }
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        let publishes = entries.iter().map(|entry| {
             // Each entry continues the trace of the request that wrote it.
             let traceparent = serde_json::from_str::<serde_json::Value>(&entry.payload)
                 .ok()
-                .and_then(|v| {
-                    v.get("traceparent")
-                        .and_then(|t| t.as_str().map(str::to_owned))
-                });
+                .and_then(|v| v.get("traceparent").and_then(|t| t.as_str().map(str::to_owned)));
             let span = tracing::info_span!("outbox.publish", source = self.source, routing_key = %entry.routing_key);
             if let Some(tp) = &traceparent {
-                service_runtime::telemetry::set_remote_parent(&span, |k| {
-                    (k == "traceparent").then(|| tp.clone())
-                });
+                service_runtime::telemetry::set_remote_parent(&span, |k| (k == "traceparent").then(|| tp.clone()));
             }
-            let publish = self.bus.publish(
-                &entry.routing_key,
-                entry.id,
-                entry.payload.as_bytes(),
-                traceparent.as_deref(),
-            );
-            match tracing::Instrument::instrument(publish, span).await {
-                Ok(()) => {
-                    outbox::remove(&self.db, entry.id).await?;
-                    published += 1;
-                }
+            let bus = self.bus.clone();
+            let fut = async move {
+                bus.publish(&entry.routing_key, entry.id, entry.payload.as_bytes(), traceparent.as_deref())
+                    .await
+            };
+            tracing::Instrument::instrument(fut, span)
+        });
+        let results = futures_util::future::join_all(publishes).await;
+        let mut confirmed = Vec::with_capacity(entries.len());
+        for (entry, result) in entries.iter().zip(results) {
+            match result {
+                Ok(()) => confirmed.push(entry.id),
                 Err(e) => {
                     let backoff = (1i64 << entry.attempts.clamp(0, 6)).min(MAX_BACKOFF_SECS);
                     outbox::postpone(&self.db, entry, time::Duration::seconds(backoff), &e.0)
@@ -98,13 +91,13 @@ impl Relay {
                     metrics::counter!("outbox_publish_failures_total", "source" => self.source)
                         .increment(1);
                     tracing::warn!(source = self.source, id = %entry.id, attempts = entry.attempts + 1, error = %e, "outbox: publish failed; will retry");
-                    failed = Some(e.0);
                 }
             }
         }
+        outbox::remove_many(&self.db, &confirmed).await?;
         metrics::counter!("outbox_published_total", "source" => self.source)
-            .increment(published as u64);
-        Ok(published)
+            .increment(confirmed.len() as u64);
+        Ok(confirmed.len())
     }
 
     async fn report_depth(&self) {
