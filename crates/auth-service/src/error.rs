@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use auth_types::AccessDenied;
-use service_runtime::http::{FieldError, detail, validation_failed};
+use service_runtime::http::{FieldError, detail, internal_error, unavailable, validation_failed};
 
 use crate::domain::password::HashError;
 use crate::domain::tokens::TokenError;
@@ -106,17 +106,8 @@ impl ResponseError for AuthError {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::Validation(errors) => validation_failed(errors),
-            Self::Unavailable { dependency, cause } => {
-                tracing::warn!(dependency, cause = %cause, "dependency unavailable");
-                detail(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("Service temporarily unavailable: the {dependency} is not answering"),
-                )
-            }
-            Self::Unexpected(e) => {
-                tracing::error!(error = ?e, "unexpected error");
-                detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
-            }
+            Self::Unavailable { dependency, cause } => unavailable(dependency, cause),
+            Self::Unexpected(e) => internal_error(e),
             Self::MissingToken | Self::InvalidToken => {
                 let mut res = detail(self.status_code(), self.to_string());
                 res.headers_mut()

@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use auth_types::IntrospectError;
-use service_runtime::http::{FieldError, detail, validation_failed};
+use service_runtime::http::{FieldError, detail, internal_error, unavailable, validation_failed};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScoringError {
@@ -70,17 +70,8 @@ impl ResponseError for ScoringError {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::Validation(errors) => validation_failed(errors),
-            Self::Unavailable { dependency, cause } => {
-                tracing::warn!(dependency, cause = %cause, "dependency unavailable");
-                detail(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("Service temporarily unavailable: the {dependency} is not answering"),
-                )
-            }
-            Self::Unexpected(e) => {
-                tracing::error!(error = ?e, "unexpected error");
-                detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
-            }
+            Self::Unavailable { dependency, cause } => unavailable(dependency, cause),
+            Self::Unexpected(e) => internal_error(e),
             Self::NotFound(_) | Self::Forbidden(_) | Self::Conflict(_) => {
                 detail(self.status_code(), self.to_string())
             }

@@ -169,3 +169,18 @@ fn ensure_json_error<B: MessageBody + 'static>(
         ServiceResponse::new(req, new).map_into_right_body(),
     ))
 }
+
+/// 503 for a dependency that did not answer; the cause goes to the log, not the client.
+pub fn unavailable(dependency: &str, cause: &str) -> HttpResponse {
+    tracing::warn!(dependency, cause = %cause, "dependency unavailable");
+    detail(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("Service temporarily unavailable: the {dependency} is not answering"),
+    )
+}
+
+/// 500 with an opaque body; the whole cause chain goes to the log.
+pub fn internal_error(cause: &anyhow::Error) -> HttpResponse {
+    tracing::error!(error = ?cause, "unexpected error");
+    detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+}

@@ -156,3 +156,22 @@ pub async fn grpc_router<S: NamedService>(descriptor_set: &'static [u8]) -> anyh
         .add_service(health_service)
         .add_service(reflection))
 }
+
+/// Adds the `bearer` (JWT) security scheme the handlers' `security(("bearer" = []))` name.
+pub struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
