@@ -12,13 +12,31 @@ use std::path::{Path, PathBuf};
 struct Embedded {
     base: String,
     client: Client,
+    _dir: Option<DataDir>,
 }
 
-fn data_dir() -> PathBuf {
-    std::env::temp_dir().join(format!(
+/// A data directory of a test's own, removed when the test is done with it.
+struct DataDir(PathBuf);
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl std::ops::Deref for DataDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+fn data_dir() -> DataDir {
+    DataDir(std::env::temp_dir().join(format!(
         "interviewer-test-{}",
         uuid::Uuid::new_v4().simple()
-    ))
+    )))
 }
 
 async fn start_in(dir: &Path, extra: &[(&str, &str)]) -> (Embedded, Platform) {
@@ -45,13 +63,16 @@ async fn start_in(dir: &Path, extra: &[(&str, &str)]) -> (Embedded, Platform) {
         Embedded {
             base,
             client: Client::new(),
+            _dir: None,
         },
         platform,
     )
 }
 
 async fn start(extra: &[(&str, &str)]) -> Embedded {
-    let (app, platform) = start_in(&data_dir(), extra).await;
+    let dir = data_dir();
+    let (mut app, platform) = start_in(&dir, extra).await;
+    app._dir = Some(dir);
     tokio::spawn(platform.run_until_stopped());
     app
 }
@@ -352,8 +373,9 @@ async fn health_readiness_and_docs_are_served() {
 
 #[tokio::test]
 async fn a_short_secret_key_stops_start_up_with_its_name() {
+    let dir = data_dir();
     let err = Platform::build(&Env::from_pairs([
-        ("INTERVIEWER_DATA_DIR", data_dir().display().to_string()),
+        ("INTERVIEWER_DATA_DIR", dir.display().to_string()),
         ("SECRET_KEY", "short".to_owned()),
     ]))
     .await
