@@ -24,6 +24,8 @@ pub enum AuthError {
     Forbidden(#[from] AccessDenied),
     #[error("{0}")]
     ForbiddenAction(&'static str),
+    #[error("Too many login attempts; try again in {0} seconds")]
+    RateLimited(u64),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -94,6 +96,7 @@ impl ResponseError for AuthError {
             | Self::MissingToken
             | Self::InvalidToken => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::ForbiddenAction(_) => StatusCode::FORBIDDEN,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -108,6 +111,13 @@ impl ResponseError for AuthError {
             Self::Validation(errors) => validation_failed(errors),
             Self::Unavailable { dependency, cause } => unavailable(dependency, cause),
             Self::Unexpected(e) => internal_error(e),
+            Self::RateLimited(seconds) => {
+                let mut res = detail(self.status_code(), self.to_string());
+                if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+                    res.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                res
+            }
             Self::MissingToken | Self::InvalidToken => {
                 let mut res = detail(self.status_code(), self.to_string());
                 res.headers_mut()

@@ -35,6 +35,7 @@ impl From<AuthError> for Status {
             AuthError::Forbidden(_) | AuthError::ForbiddenAction(_) => {
                 Status::permission_denied(e.to_string())
             }
+            AuthError::RateLimited(_) => Status::resource_exhausted(e.to_string()),
             AuthError::NotFound(_) => Status::not_found(e.to_string()),
             AuthError::Conflict(_) => Status::already_exists(e.to_string()),
             AuthError::BadRequest(_) | AuthError::Validation(_) => {

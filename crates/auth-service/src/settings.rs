@@ -32,6 +32,8 @@ pub struct Settings {
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     pub reuse_grace: Duration,
+    /// Login attempts allowed per client address per minute; 0 turns the limit off.
+    pub login_rate_limit: u64,
     /// Where the outbox is published.
     pub bus: events::BusSettings,
 }
@@ -118,6 +120,7 @@ impl Settings {
             access_ttl: Duration::from_secs(access_minutes * 60),
             refresh_ttl: Duration::from_secs(refresh_days * 86_400),
             reuse_grace: Duration::from_secs(env.parse_or("REFRESH_REUSE_GRACE_SECONDS", 5)?),
+            login_rate_limit: env.parse_or("LOGIN_RATE_LIMIT_PER_MINUTE", 5)?,
             bus: events::BusSettings::from_env(env, embedded_mode)?,
         })
     }

@@ -84,6 +84,7 @@ impl Application {
             ),
             passwords: Passwords::new()?,
             reuse_grace: settings.reuse_grace,
+            login_rate_limit: settings.login_rate_limit,
             relay,
         };
         let readiness = Readiness::new(vec![

@@ -558,3 +558,25 @@ async fn interview_and_scoring_run_alongside_over_real_grpc() {
         "{kinds:?}"
     );
 }
+
+#[tokio::test]
+async fn the_embedded_default_limits_login_attempts_too() {
+    let app = start(&[]).await;
+    for _ in 0..5 {
+        let res = app
+            .post(
+                "/api/v1/auth/login",
+                json!({"email": DEFAULT_ADMIN_EMAIL, "password": "Wrong-Pass1"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = app
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": DEFAULT_ADMIN_EMAIL, "password": DEFAULT_ADMIN_PASSWORD}),
+        )
+        .await;
+    assert!(res.headers().contains_key("retry-after"));
+    detail(res, StatusCode::TOO_MANY_REQUESTS).await;
+}

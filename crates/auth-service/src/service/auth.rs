@@ -48,6 +48,19 @@ pub async fn login(
             format!("must be 1 to {MAX_LEN} characters long"),
         ));
     }
+    // Brute force costs time: a client address gets so many attempts a minute, right or wrong.
+    if state.login_rate_limit > 0
+        && let Some(ip) = client.ip_address.as_deref()
+    {
+        let (hits, left) = state
+            .tokens
+            .hit(&format!("login:{ip}"), Duration::from_secs(60))
+            .await?;
+        if hits > state.login_rate_limit {
+            metrics::counter!("auth_logins_total", "outcome" => "rate_limited").increment(1);
+            return Err(AuthError::RateLimited(left.as_secs().max(1)));
+        }
+    }
     let user = users::find_by_email(&state.db, &email).await?;
     let verified = state
         .passwords

@@ -181,3 +181,50 @@ async fn a_session_row_records_the_client() {
     assert_eq!(rows[0].user_id, uuid::Uuid::from(app.admin_id));
     assert!(rows[0].revoked_at.is_none());
 }
+
+#[tokio::test]
+async fn too_many_login_attempts_from_one_address_get_429_with_retry_after() {
+    let app = spawn_app_with(&[("LOGIN_RATE_LIMIT_PER_MINUTE", "3")]).await;
+    assert_eq!(
+        app.login(&app.admin_email, "Wrong-Pass1").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login("nobody@acme.example", "Wrong-Pass1")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login(&app.admin_email, ADMIN_PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    // The fourth attempt in the minute is refused before any password is checked, even a right one.
+    let res = app.login(&app.admin_email, ADMIN_PASSWORD).await;
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let detail = assert_error(res, StatusCode::TOO_MANY_REQUESTS).await;
+    assert!(detail.starts_with("Too many login attempts"), "{detail}");
+    // Other endpoints are not limited.
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(format!("{}rl:login:127.0.0.1", app.redis_prefix))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!((1..=60).contains(&ttl), "the window expires: {ttl}");
+}

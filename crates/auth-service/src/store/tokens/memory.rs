@@ -19,6 +19,8 @@ struct State {
     /// Rotated refresh tokens: when they were rotated, until when to remember them.
     rotated: HashMap<TokenId, (Instant, Instant)>,
     denied: HashMap<TokenId, Instant>,
+    /// Rate-limit windows: hits and when the window ends.
+    hits: HashMap<String, (u64, Instant)>,
     last_sweep: Option<Instant>,
 }
 
@@ -35,6 +37,7 @@ impl State {
         self.families.retain(|_, f| f.expires > now);
         self.rotated.retain(|_, (_, until)| *until > now);
         self.denied.retain(|_, until| *until > now);
+        self.hits.retain(|_, (_, until)| *until > now);
     }
 }
 
@@ -131,6 +134,17 @@ impl TokenStore for MemoryTokenStore {
                 .get(&family)
                 .is_some_and(|f| !f.revoked && f.expires > now);
             denied || !family_ok
+        })
+    }
+
+    async fn hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), StoreError> {
+        self.with(|s, now| {
+            let entry = s.hits.entry(key.to_owned()).or_insert((0, now + window));
+            if entry.1 <= now {
+                *entry = (0, now + window);
+            }
+            entry.0 += 1;
+            (entry.0, entry.1.saturating_duration_since(now))
         })
     }
 
@@ -261,5 +275,18 @@ mod tests {
             state.sweep(Instant::now());
             assert!(state.families.is_empty() && state.denied.is_empty());
         }
+    }
+
+    #[tokio::test]
+    async fn hits_count_within_a_window_and_start_over_after_it() {
+        let store = MemoryTokenStore::new();
+        let window = Duration::from_millis(50);
+        assert_eq!(store.hit("k", window).await.unwrap().0, 1);
+        let (n, left) = store.hit("k", window).await.unwrap();
+        assert_eq!(n, 2);
+        assert!(left <= window);
+        assert_eq!(store.hit("other", window).await.unwrap().0, 1);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(store.hit("k", window).await.unwrap().0, 1);
     }
 }

@@ -67,6 +67,10 @@ pub trait TokenStore: Send + Sync {
     /// revoked or unknown (fail closed when the store lost the family).
     async fn is_access_revoked(&self, jti: TokenId, family: SessionId) -> Result<bool, StoreError>;
 
+    /// Counts one hit on `key` in a fixed window starting at its first hit: the hits so
+    /// far in the window, and how long until it ends.
+    async fn hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), StoreError>;
+
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), StoreError>;
 

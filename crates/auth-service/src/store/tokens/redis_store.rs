@@ -159,6 +159,23 @@ impl TokenStore for RedisTokenStore {
         Ok(denied || revoked.as_deref() != Some("0"))
     }
 
+    async fn hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), StoreError> {
+        let key = format!("{}rl:{key}", self.prefix);
+        let mut conn = self.conn().await?;
+        let (count, _, ttl): (u64, bool, i64) = redis::pipe()
+            .atomic()
+            .incr(&key, 1u64)
+            .cmd("EXPIRE")
+            .arg(&key)
+            .arg(ttl_secs(window))
+            .arg("NX")
+            .ttl(&key)
+            .query_async(&mut conn)
+            .await
+            .map_err(err)?;
+        Ok((count, Duration::from_secs(u64::try_from(ttl).unwrap_or(0))))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         redis::cmd("PING")
