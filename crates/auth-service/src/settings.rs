@@ -32,7 +32,7 @@ pub struct Settings {
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     pub reuse_grace: Duration,
-    /// Login attempts allowed per client address per minute; 0 turns the limit off.
+    /// Login attempts allowed per client address and account per minute; 0 turns the limit off.
     pub login_rate_limit: u64,
     /// Where the outbox is published.
     pub bus: events::BusSettings,

@@ -48,13 +48,15 @@ pub async fn login(
             format!("must be 1 to {MAX_LEN} characters long"),
         ));
     }
-    // Brute force costs time: a client address gets so many attempts a minute, right or wrong.
+    // Brute force costs time: a client address gets so many attempts a minute at one
+    // account, right or wrong. Keyed by address and email together, so clients behind one
+    // proxy (whose address they share) do not exhaust each other's attempts.
     if state.login_rate_limit > 0
         && let Some(ip) = client.ip_address.as_deref()
     {
         let (hits, left) = state
             .tokens
-            .hit(&format!("login:{ip}"), Duration::from_secs(60))
+            .hit(&format!("login:{ip}:{email}"), Duration::from_secs(60))
             .await?;
         if hits > state.login_rate_limit {
             metrics::counter!("auth_logins_total", "outcome" => "rate_limited").increment(1);

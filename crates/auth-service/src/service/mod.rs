@@ -19,7 +19,7 @@ pub struct AppState {
     pub issuer: TokenIssuer,
     pub passwords: Passwords,
     pub reuse_grace: Duration,
-    /// Login attempts per client address per minute (0: no limit).
+    /// Login attempts per client address and account per minute (0: no limit).
     pub login_rate_limit: u64,
     /// Publishes the outbox; woken after every commit that wrote to it.
     pub relay: events::Relay,
