@@ -106,20 +106,31 @@ impl IntrospectionClient {
     /// The principal the token speaks for, `None` for a token that is not active.
     pub async fn introspect(&self, token: &str) -> Result<Option<Principal>, IntrospectError> {
         let key: Arc<str> = Arc::from(token);
-        let entry = self
+        // A hit is an answer already there; a caller that waits for another's call in
+        // flight (concurrent misses are coalesced into one) paid a round trip: a miss.
+        if let Some(answer) = self.cache.get(&key).await {
+            self.count(true);
+            return Ok(answer.principal);
+        }
+        let answer = self
             .cache
             .entry(key)
             .or_try_insert_with(self.ask(token))
             .await
-            .map_err(|e| (*e).clone())?;
-        let (counter, label) = if entry.is_fresh() {
-            (&self.stats.misses, "miss")
-        } else {
+            .map_err(|e| (*e).clone())?
+            .into_value();
+        self.count(false);
+        Ok(answer.principal)
+    }
+
+    fn count(&self, hit: bool) {
+        let (counter, label) = if hit {
             (&self.stats.hits, "hit")
+        } else {
+            (&self.stats.misses, "miss")
         };
         counter.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("introspection_cache_total", "result" => label).increment(1);
-        Ok(entry.into_value().principal)
     }
 
     async fn ask(&self, token: &str) -> Result<Answer, IntrospectError> {
