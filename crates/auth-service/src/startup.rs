@@ -122,11 +122,6 @@ impl Application {
         self.grpc_port
     }
 
-    /// The shared state, for tools and tests that drive the service functions directly.
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
     /// Serves HTTP and gRPC until the process is asked to stop; an error of either ends both.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let _relay = service_runtime::AbortOnDrop(tokio::spawn(self.state.relay.clone().run()));

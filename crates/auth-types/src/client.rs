@@ -20,9 +20,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
-/// The longest an answer is trusted unless configured otherwise.
-pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(1);
-
 /// The longest a service may be configured to trust an answer: revocations must count
 /// within seconds.
 pub const MAX_CACHE_TTL: Duration = Duration::from_secs(5);

@@ -132,15 +132,6 @@ pub async fn claim(
     Ok(entries.into_iter().map(|(_, e)| e).collect())
 }
 
-/// The broker confirmed it: the entry is done.
-pub async fn remove(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
-    let stmt = Query::delete()
-        .from_table(Alias::new("outbox"))
-        .and_where(Expr::col(Alias::new("id")).eq(id))
-        .to_owned();
-    db.execute(&stmt).await.map(|_| ())
-}
-
 /// The broker confirmed these: they are done.
 pub async fn remove_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), DbErr> {
     if ids.is_empty() {

@@ -36,8 +36,7 @@ impl From<Vec<FieldError>> for InterviewError {
 
 impl From<sea_orm::DbErr> for InterviewError {
     fn from(e: sea_orm::DbErr) -> Self {
-        use sea_orm::DbErr;
-        if matches!(e, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+        if service_runtime::db::is_unavailable(&e) {
             Self::Unavailable {
                 dependency: "database",
                 cause: e.to_string(),

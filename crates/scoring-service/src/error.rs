@@ -32,8 +32,7 @@ impl From<Vec<FieldError>> for ScoringError {
 
 impl From<sea_orm::DbErr> for ScoringError {
     fn from(e: sea_orm::DbErr) -> Self {
-        use sea_orm::DbErr;
-        if matches!(e, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+        if service_runtime::db::is_unavailable(&e) {
             Self::Unavailable {
                 dependency: "database",
                 cause: e.to_string(),

@@ -21,6 +21,12 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     Ok(db)
 }
 
+/// Whether the error means the database did not answer (503, retry) rather than that it
+/// refused what was asked (a bug or a constraint).
+pub fn is_unavailable(e: &DbErr) -> bool {
+    matches!(e, DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
+}
+
 /// Readiness: the database answers a trivial query.
 pub struct DatabaseCheck(pub DatabaseConnection);
 

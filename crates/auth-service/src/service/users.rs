@@ -7,7 +7,7 @@ use crate::error::AuthError;
 use crate::store::{is_unique_violation, sessions, users};
 use auth_types::{CompanyId, Page, PagePermissions, Principal, Role, UserId};
 use events::{Event, outbox};
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{IntoActiveModel, Set, TransactionTrait};
 use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::json;
@@ -210,7 +210,7 @@ pub async fn update(
         model.password_hash = Set(hash);
     }
     model.updated_at = Set(OffsetDateTime::now_utc());
-    let updated = model.update(&txn).await.map_err(|e| {
+    let updated = users::update(&txn, model).await.map_err(|e| {
         if is_unique_violation(&e) {
             AuthError::Conflict(EMAIL_TAKEN.into())
         } else {
