@@ -8,6 +8,7 @@ mod m20261123_000002_interviews;
 mod m20261123_000003_scoring;
 mod m20261123_000004_events;
 mod m20261123_000005_audit_role;
+mod m20261201_000006_notification_context;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_scoring::Migration),
             Box::new(m20261123_000004_events::Migration),
             Box::new(m20261123_000005_audit_role::Migration),
+            Box::new(m20261201_000006_notification_context::Migration),
         ]
     }
 }

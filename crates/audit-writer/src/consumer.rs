@@ -86,11 +86,14 @@ async fn session(db: &DatabaseConnection, s: &ConsumerSettings) -> anyhow::Resul
     }
 }
 
-fn key(d: &Delivery) -> String {
-    d.properties.message_id().as_ref().map_or_else(
-        || format!("tag:{}", d.delivery_tag),
-        |id| id.as_str().to_owned(),
-    )
+/// What counts a message's failed stores across redeliveries: the envelope's own id, which
+/// every parsed message has (a delivery tag changes with each redelivery, and a publisher
+/// need not set an AMQP message id).
+fn key(m: &Message) -> String {
+    match m {
+        Message::Event(e) => format!("event:{}", e.id),
+        Message::Notification(n) => format!("notification:{}", n.id),
+    }
 }
 
 async fn handle(
@@ -117,8 +120,8 @@ async fn handle(
     match writer::store(db, &messages).await {
         Ok(()) => {
             metrics::counter!("audit_messages_consumed_total").increment(good.len() as u64);
-            for (d, _) in good {
-                failures.remove(&key(&d));
+            for (d, m) in good {
+                failures.remove(&key(&m));
                 d.ack(BasicAckOptions::default()).await?;
             }
         }
@@ -141,11 +144,11 @@ async fn handle(
             for (d, m) in good {
                 match writer::store(db, std::slice::from_ref(&m)).await {
                     Ok(()) => {
-                        failures.remove(&key(&d));
+                        failures.remove(&key(&m));
                         d.ack(BasicAckOptions::default()).await?;
                     }
                     Err(e) => {
-                        let k = key(&d);
+                        let k = key(&m);
                         let n = failures.entry(k.clone()).or_insert(0);
                         *n += 1;
                         if *n >= s.max_attempts {

@@ -8,7 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
-use service_runtime::http::detail;
+use service_runtime::extract::Query;
+use service_runtime::http::{database_error, detail};
 use time::OffsetDateTime;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -33,19 +34,13 @@ impl ResponseError for ApiError {
             Self::NotAdmin => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadCursor => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Db(e) => database_error(e).status(),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::Db(e) => {
-                tracing::warn!(error = %e, "database error");
-                detail(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Service temporarily unavailable: the database is not answering",
-                )
-            }
+            Self::Db(e) => database_error(e),
             Self::NotAdmin | Self::NotFound | Self::BadCursor => {
                 detail(self.status_code(), self.to_string())
             }
@@ -77,6 +72,8 @@ pub struct SearchQuery {
     #[param(value_type = Option<String>)]
     pub to: Option<OffsetDateTime>,
     /// Default 50, at most 200.
+    #[serde(default, deserialize_with = "service_runtime::extract::limit_value")]
+    #[param(minimum = 1)]
     pub limit: Option<u64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -102,7 +99,7 @@ fn decode_cursor(raw: &str) -> Result<(OffsetDateTime, Uuid), ApiError> {
 pub async fn search(
     db: web::Data<DatabaseConnection>,
     caller: Caller,
-    query: web::Query<SearchQuery>,
+    query: Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
     if caller.0.role != Role::Admin {
         return Err(ApiError::NotAdmin);
@@ -134,8 +131,12 @@ pub async fn search(
 pub struct NotificationQuery {
     #[serde(default)]
     pub unread: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "service_runtime::extract::skip_value")]
+    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     pub skip: u64,
+    /// Default 50, at most 200.
+    #[serde(default, deserialize_with = "service_runtime::extract::limit_value")]
+    #[param(minimum = 1)]
     pub limit: Option<u64>,
 }
 
@@ -144,7 +145,7 @@ pub struct NotificationQuery {
 pub async fn my_notifications(
     db: web::Data<DatabaseConnection>,
     caller: Caller,
-    query: web::Query<NotificationQuery>,
+    query: Query<NotificationQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = query.limit.unwrap_or(50).clamp(1, MAX_LIMIT);
     let list = notifications::of_user(

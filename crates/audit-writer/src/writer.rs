@@ -21,7 +21,58 @@ pub struct Poison {
     pub reason: String,
 }
 
+/// Text as a column of `max` characters takes it: without NUL (PostgreSQL refuses it in
+/// text) and cut to length, so one overlong field never fails a batch.
+fn fit(s: &str, max: usize) -> String {
+    s.chars().filter(|c| *c != '\0').take(max).collect()
+}
+
+fn fit_opt(s: Option<String>, max: usize) -> Option<String> {
+    s.map(|s| fit(&s, max))
+}
+
+/// The widths of the `audit_logs` and `notifications` columns (migrations).
+mod width {
+    pub const KIND: usize = 64;
+    pub const RESOURCE_TYPE: usize = 64;
+    pub const RESOURCE_ID: usize = 64;
+    pub const SOURCE: usize = 32;
+    pub const TRACEPARENT: usize = 128;
+    pub const TITLE: usize = 300;
+    /// Bodies are `text`; still bounded, so a flood cannot store megabytes a row.
+    pub const BODY: usize = 10_000;
+}
+
+impl Message {
+    /// The message with every text field fitted to its column.
+    fn fitted(self) -> Self {
+        match self {
+            Message::Event(mut e) => {
+                e.kind = fit(&e.kind, width::KIND);
+                e.source = fit(&e.source, width::SOURCE);
+                e.resource_type = fit_opt(e.resource_type, width::RESOURCE_TYPE);
+                e.resource_id = fit_opt(e.resource_id, width::RESOURCE_ID);
+                e.traceparent = fit_opt(e.traceparent, width::TRACEPARENT);
+                Message::Event(e)
+            }
+            Message::Notification(mut n) => {
+                n.kind = fit(&n.kind, width::KIND);
+                n.title = fit(&n.title, width::TITLE);
+                n.body = fit(&n.body, width::BODY);
+                n.resource_type = fit_opt(n.resource_type, width::RESOURCE_TYPE);
+                n.resource_id = fit_opt(n.resource_id, width::RESOURCE_ID);
+                Message::Notification(n)
+            }
+        }
+    }
+}
+
+/// A delivered message, parsed and fitted to the columns it goes into.
 pub fn parse(routing_key: &str, payload: &[u8]) -> Result<Message, Poison> {
+    parse_raw(routing_key, payload).map(Message::fitted)
+}
+
+fn parse_raw(routing_key: &str, payload: &[u8]) -> Result<Message, Poison> {
     let poison = |reason: String| Poison {
         routing_key: routing_key.to_owned(),
         reason,

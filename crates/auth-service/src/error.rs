@@ -40,6 +40,9 @@ pub enum AuthError {
         dependency: &'static str,
         cause: String,
     },
+    /// The request itself was refused at the edge (not JSON, malformed, unstorable text).
+    #[error(transparent)]
+    Rejected(#[from] service_runtime::extract::Rejection),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -61,13 +64,28 @@ impl From<StoreError> for AuthError {
 
 impl From<sea_orm::DbErr> for AuthError {
     fn from(e: sea_orm::DbErr) -> Self {
-        if service_runtime::db::is_unavailable(&e) {
-            Self::Unavailable {
+        use service_runtime::db::{DbFailure, classify};
+        match classify(&e) {
+            DbFailure::Unavailable => Self::Unavailable {
                 dependency: "database",
                 cause: e.to_string(),
+            },
+            DbFailure::Conflict => {
+                tracing::info!(error = %e, "constraint refused a change");
+                Self::Conflict(
+                    "The change conflicts with the current data; reload and retry".into(),
+                )
             }
-        } else {
-            Self::Unexpected(anyhow::Error::new(e).context("database error"))
+            DbFailure::InvalidValue => {
+                tracing::info!(error = %e, "database refused a value");
+                Self::Validation(vec![FieldError::new(
+                    "body",
+                    "holds a value that cannot be stored",
+                )])
+            }
+            DbFailure::Unexpected => {
+                Self::Unexpected(anyhow::Error::new(e).context("database error"))
+            }
         }
     }
 }
@@ -101,6 +119,7 @@ impl ResponseError for AuthError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Rejected(r) => r.status(),
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -110,6 +129,7 @@ impl ResponseError for AuthError {
             Self::Validation(errors) => validation_failed(errors),
             Self::Unavailable { dependency, cause } => unavailable(dependency, cause),
             Self::Unexpected(e) => internal_error(e),
+            Self::Rejected(r) => r.error_response(),
             Self::RateLimited(seconds) => {
                 let mut res = detail(self.status_code(), self.to_string());
                 if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {

@@ -38,7 +38,7 @@ impl From<AuthError> for Status {
             AuthError::RateLimited(_) => Status::resource_exhausted(e.to_string()),
             AuthError::NotFound(_) => Status::not_found(e.to_string()),
             AuthError::Conflict(_) => Status::already_exists(e.to_string()),
-            AuthError::BadRequest(_) | AuthError::Validation(_) => {
+            AuthError::BadRequest(_) | AuthError::Validation(_) | AuthError::Rejected(_) => {
                 Status::invalid_argument(e.to_string())
             }
             AuthError::Unavailable { dependency, cause } => {

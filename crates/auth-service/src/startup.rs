@@ -15,9 +15,9 @@ use anyhow::Context;
 use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 use service_runtime::db::{self, DatabaseCheck};
-use service_runtime::grpc::{RequireCaller, shutdown_signal};
+use service_runtime::grpc::RequireCaller;
 use service_runtime::health::{Readiness, ReadinessCheck};
-use service_runtime::server::{HttpService, bind_grpc, grpc_router, serve_http};
+use service_runtime::server::{HttpService, bind_grpc, serve_grpc, serve_http};
 use std::sync::Arc;
 use utoipa::OpenApi;
 
@@ -91,7 +91,7 @@ impl Application {
             Arc::new(DatabaseCheck(db)),
             Arc::new(TokenStoreCheck(tokens)),
         ]);
-        let (grpc, grpc_port) = grpc_server(&settings, state.clone()).await?;
+        let (grpc, grpc_port) = grpc_server(&settings, state.clone(), readiness.clone()).await?;
         let data = web::Data::new(state.clone());
         let (server, port) = serve_http(
             &settings.http,
@@ -132,16 +132,23 @@ impl Application {
 }
 
 /// Introspection and lookup behind the service credential; health and reflection open.
-async fn grpc_server(settings: &Settings, state: AppState) -> anyhow::Result<(GrpcServer, u16)> {
+async fn grpc_server(
+    settings: &Settings,
+    state: AppState,
+    readiness: Readiness,
+) -> anyhow::Result<(GrpcServer, u16)> {
     use platform_proto::auth::v1::auth_service_server::AuthServiceServer;
     let (incoming, port) = bind_grpc(settings.grpc_addr, "AUTH_GRPC_ADDR")?;
     let service = AuthServiceServer::with_interceptor(
         AuthGrpc::new(state),
         RequireCaller::new(settings.internal_key.clone()),
     );
-    let server = grpc_router::<AuthServiceServer<AuthGrpc>>(platform_proto::FILE_DESCRIPTOR_SET)
-        .await?
-        .add_service(service)
-        .serve_with_incoming_shutdown(incoming, shutdown_signal());
+    let server = serve_grpc(
+        platform_proto::FILE_DESCRIPTOR_SET,
+        readiness,
+        incoming,
+        service,
+    )
+    .await?;
     Ok((Box::pin(server), port))
 }

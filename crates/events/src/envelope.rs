@@ -87,6 +87,12 @@ pub struct Notification {
     pub body: String,
     pub resource_type: Option<String>,
     pub resource_id: Option<String>,
+    /// The interview it concerns, if any (absent in messages of earlier releases).
+    #[serde(default)]
+    pub interview_id: Option<Uuid>,
+    /// The candidate it concerns, if any.
+    #[serde(default)]
+    pub candidate_id: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
     pub time: OffsetDateTime,
 }
@@ -109,6 +115,8 @@ impl Notification {
             body,
             resource_type: None,
             resource_id: None,
+            interview_id: None,
+            candidate_id: None,
             time: OffsetDateTime::now_utc(),
         }
     }
@@ -116,6 +124,13 @@ impl Notification {
     pub fn resource(mut self, kind: &str, id: impl ToString) -> Self {
         self.resource_type = Some(kind.to_owned());
         self.resource_id = Some(id.to_string());
+        self
+    }
+
+    /// The interview and the candidate the notification concerns.
+    pub fn concerning(mut self, interview: impl Into<Uuid>, candidate: impl Into<Uuid>) -> Self {
+        self.interview_id = Some(interview.into());
+        self.candidate_id = Some(candidate.into());
         self
     }
 

@@ -114,6 +114,9 @@ impl Topology {
     }
 }
 
+/// How long a publish may wait for the broker's confirm before it counts as failed.
+pub const PUBLISH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Connects lazily and reconnects after any failure; every message is persistent,
 /// mandatory (an unroutable message is an error, not silently dropped) and confirmed.
 pub struct RabbitPublisher {
@@ -220,15 +223,26 @@ impl Publisher for RabbitPublisher {
         traceparent: Option<&str>,
     ) -> Result<(), BusError> {
         let channel = self.channel().await?;
-        let result = Self::try_publish(
-            &channel,
-            &self.topology.exchange(),
-            routing_key,
-            message_id,
-            payload,
-            traceparent,
+        // A blocked broker (e.g. past its memory alarm) can hold a publish or its confirm
+        // forever: give up after a while so the relay retries instead of hanging.
+        let result = tokio::time::timeout(
+            PUBLISH_TIMEOUT,
+            Self::try_publish(
+                &channel,
+                &self.topology.exchange(),
+                routing_key,
+                message_id,
+                payload,
+                traceparent,
+            ),
         )
-        .await;
+        .await
+        .unwrap_or_else(|_| {
+            Err(BusError(format!(
+                "no publisher confirm within {} s",
+                PUBLISH_TIMEOUT.as_secs()
+            )))
+        });
         if result.is_err() {
             // Start afresh next time: the channel may be closed or in an unknown state.
             if let Some((connection, _)) = self.channel.lock().await.take() {

@@ -36,13 +36,28 @@ impl From<Vec<FieldError>> for InterviewError {
 
 impl From<sea_orm::DbErr> for InterviewError {
     fn from(e: sea_orm::DbErr) -> Self {
-        if service_runtime::db::is_unavailable(&e) {
-            Self::Unavailable {
+        use service_runtime::db::{DbFailure, classify};
+        match classify(&e) {
+            DbFailure::Unavailable => Self::Unavailable {
                 dependency: "database",
                 cause: e.to_string(),
+            },
+            DbFailure::Conflict => {
+                tracing::info!(error = %e, "constraint refused a change");
+                Self::Conflict(
+                    "The change conflicts with the current data; reload and retry".into(),
+                )
             }
-        } else {
-            Self::Unexpected(anyhow::Error::new(e).context("database error"))
+            DbFailure::InvalidValue => {
+                tracing::info!(error = %e, "database refused a value");
+                Self::Validation(vec![FieldError::new(
+                    "body",
+                    "holds a value that cannot be stored",
+                )])
+            }
+            DbFailure::Unexpected => {
+                Self::Unexpected(anyhow::Error::new(e).context("database error"))
+            }
         }
     }
 }

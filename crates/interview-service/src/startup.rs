@@ -14,9 +14,9 @@ use platform_proto::interview::v1::interview_service_server::InterviewServiceSer
 use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 use service_runtime::db::{self, DatabaseCheck};
-use service_runtime::grpc::{RequireCaller, shutdown_signal};
+use service_runtime::grpc::RequireCaller;
 use service_runtime::health::Readiness;
-use service_runtime::server::{HttpService, bind_grpc, grpc_router, serve_http};
+use service_runtime::server::{HttpService, bind_grpc, serve_grpc, serve_http};
 use std::sync::Arc;
 use utoipa::OpenApi;
 
@@ -67,15 +67,17 @@ impl Application {
         };
 
         let (incoming, grpc_port) = bind_grpc(settings.grpc_addr, "INTERVIEW_GRPC_ADDR")?;
-        let grpc = grpc_router::<InterviewServiceServer<InterviewGrpc>>(
+        // gRPC answers from the database alone: its health follows the database.
+        let grpc = serve_grpc(
             platform_proto::FILE_DESCRIPTOR_SET,
+            Readiness::new(vec![Arc::new(DatabaseCheck(db.clone()))]),
+            incoming,
+            InterviewServiceServer::with_interceptor(
+                InterviewGrpc::new(state.clone()),
+                RequireCaller::new(settings.internal_key.clone()),
+            ),
         )
-        .await?
-        .add_service(InterviewServiceServer::with_interceptor(
-            InterviewGrpc::new(state.clone()),
-            RequireCaller::new(settings.internal_key.clone()),
-        ))
-        .serve_with_incoming_shutdown(incoming, shutdown_signal());
+        .await?;
 
         let data = web::Data::new(state);
         let readiness = Readiness::new(vec![

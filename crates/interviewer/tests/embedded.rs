@@ -226,11 +226,22 @@ async fn wrong_credentials_and_bad_input_get_clear_errors() {
     let res = app
         .client
         .post(format!("{}/api/v1/auth/login", app.base))
+        .header("content-type", "application/json")
         .body("{oops")
         .send()
         .await
         .unwrap();
     detail(res, StatusCode::BAD_REQUEST).await;
+    // Not declared as JSON (a cross-site form or text/plain POST): 415.
+    let res = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .header("content-type", "text/plain")
+        .body(r#"{"email": "a@b.c", "password": "x"}"#)
+        .send()
+        .await
+        .unwrap();
+    detail(res, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
     let res = app
         .post("/api/v1/auth/login", json!({"email": 1, "password": "x"}))
         .await;

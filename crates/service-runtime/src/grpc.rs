@@ -84,9 +84,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Server reflection over the platform's descriptor set, for grpcurl and friends.
+/// Server reflection for grpcurl and friends, listing exactly `service`, the standard
+/// health service and reflection itself (the platform's descriptor set describes more).
 pub fn reflection(
     descriptor_set: &'static [u8],
+    service: &str,
 ) -> Result<
     tonic_reflection::server::v1::ServerReflectionServer<
         impl tonic_reflection::server::v1::ServerReflection,
@@ -95,6 +97,10 @@ pub fn reflection(
 > {
     tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(descriptor_set)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name(service)
+        .with_service_name("grpc.health.v1.Health")
+        .with_service_name("grpc.reflection.v1.ServerReflection")
         .build_v1()
 }
 

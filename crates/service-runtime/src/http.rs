@@ -3,11 +3,11 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
-use actix_web::error::{InternalError, JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{InternalError, PathError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use serde_json::json;
 
@@ -46,69 +46,6 @@ pub fn validation_failed(errors: &[FieldError]) -> HttpResponse {
         "detail": format!("Validation failed: {summary}"),
         "errors": errors,
     }))
-}
-
-/// Where a JSON body could not be turned into the handler's type: its status and message.
-/// Malformed JSON and missing fields are 400; wrong types or values are 422.
-pub fn classify_json_error(err: &JsonPayloadError) -> (StatusCode, String) {
-    match err {
-        JsonPayloadError::OverflowKnownLength { limit, .. }
-        | JsonPayloadError::Overflow { limit } => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("Request body is larger than {limit} bytes"),
-        ),
-        JsonPayloadError::ContentType => (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Content-Type must be application/json".to_owned(),
-        ),
-        JsonPayloadError::Deserialize(e) => classify_serde_error(e),
-        JsonPayloadError::Payload(_) => (
-            StatusCode::BAD_REQUEST,
-            "Could not read the request body".to_owned(),
-        ),
-        JsonPayloadError::Serialize(_) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Internal server error".to_owned(),
-        ),
-        // The enum is non-exhaustive: whatever actix adds later is the client's body.
-        other => (StatusCode::BAD_REQUEST, format!("Invalid request: {other}")),
-    }
-}
-
-pub fn classify_serde_error(e: &serde_json::Error) -> (StatusCode, String) {
-    use serde_json::error::Category;
-    match e.classify() {
-        Category::Syntax | Category::Eof | Category::Io => {
-            (StatusCode::BAD_REQUEST, format!("Malformed JSON: {e}"))
-        }
-        Category::Data if e.to_string().starts_with("missing field") => {
-            (StatusCode::BAD_REQUEST, format!("Invalid request: {e}"))
-        }
-        Category::Data => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("Invalid value: {e}"),
-        ),
-    }
-}
-
-/// JSON bodies: limited in size, parsed whatever the Content-Type (curl's `-d` sends a
-/// form type), errors mapped as [`classify_json_error`] says.
-pub fn json_config(limit: usize) -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(limit)
-        .content_type_required(false)
-        .error_handler(|err, _req: &HttpRequest| {
-            let (status, message) = classify_json_error(&err);
-            InternalError::from_response(err, detail(status, message)).into()
-        })
-}
-
-/// Query strings with a wrong type or value are 422.
-pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req| {
-        let message = format!("Invalid query parameter: {err}");
-        InternalError::from_response(err, detail(StatusCode::UNPROCESSABLE_ENTITY, message)).into()
-    })
 }
 
 /// A path segment that cannot be an id names no resource: 404.
@@ -183,4 +120,29 @@ pub fn unavailable(dependency: &str, cause: &str) -> HttpResponse {
 pub fn internal_error(cause: &anyhow::Error) -> HttpResponse {
     tracing::error!(error = ?cause, "unexpected error");
     detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+}
+
+/// The response for a database error, classified as [`crate::db::classify`] says.
+pub fn database_error(e: &sea_orm::DbErr) -> HttpResponse {
+    use crate::db::{DbFailure, classify};
+    match classify(e) {
+        DbFailure::Unavailable => unavailable("database", &e.to_string()),
+        DbFailure::Conflict => {
+            tracing::info!(error = %e, "constraint refused a change");
+            detail(
+                StatusCode::CONFLICT,
+                "The change conflicts with the current data; reload and retry",
+            )
+        }
+        DbFailure::InvalidValue => {
+            tracing::info!(error = %e, "database refused a value");
+            detail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The request holds a value that cannot be stored",
+            )
+        }
+        DbFailure::Unexpected => {
+            internal_error(&anyhow::Error::msg(e.to_string()).context("database error"))
+        }
+    }
 }

@@ -4,7 +4,9 @@
 pub mod config;
 pub mod db;
 pub mod email;
+pub mod extract;
 pub mod grpc;
+pub mod headers;
 pub mod health;
 pub mod http;
 pub mod metrics;

@@ -5,16 +5,16 @@
 use crate::config::{ConfigError, Env};
 use crate::health::Readiness;
 use crate::metrics::ServiceName;
-use crate::{health, http, metrics};
+use crate::{headers, health, http, metrics};
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::http::header;
-use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use std::net::{SocketAddr, TcpListener};
 use tonic::server::NamedService;
-use tonic::transport::server::{Router, TcpIncoming};
+use tonic::transport::server::TcpIncoming;
 use utoipa_swagger_ui::SwaggerUi;
 
 /// What every HTTP service reads: where to listen, how many workers, which browser
@@ -27,6 +27,8 @@ pub struct HttpSettings {
     pub workers: Option<usize>,
     pub cors_origins: Vec<String>,
     pub body_limit: usize,
+    /// `Strict-Transport-Security: max-age=...` when set (`HSTS_MAX_AGE_SECONDS`).
+    pub hsts_max_age: Option<u64>,
 }
 
 impl HttpSettings {
@@ -49,13 +51,87 @@ impl HttpSettings {
                 _ => return Err(ConfigError::invalid("HTTP_WORKERS", "must be 1 to 512")),
             },
         };
+        let cors_origins = env.list("CORS_ORIGINS")?;
+        for origin in &cors_origins {
+            check_origin(origin)
+                .map_err(|why| ConfigError::invalid("CORS_ORIGINS", format!("'{origin}' {why}")))?;
+        }
+        let hsts_max_age = match env.get("HSTS_MAX_AGE_SECONDS") {
+            None => None,
+            Some(_) => Some(env.parse_or("HSTS_MAX_AGE_SECONDS", 0u64)?),
+        };
         Ok(Self {
             addr: env.parse_or(addr_var, default_addr)?,
             addr_var,
             workers,
-            cors_origins: env.list("CORS_ORIGINS")?,
+            cors_origins,
             body_limit,
+            hsts_max_age,
         })
+    }
+}
+
+/// Whether `origin` is what a browser sends in `Origin`: `http` or `https`, a host, an
+/// optional port, and nothing else (no `*`, no path, no trailing slash).
+pub fn check_origin(origin: &str) -> Result<(), &'static str> {
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or("is not an origin: it must start with http:// or https://")?;
+    if origin.contains('*') {
+        return Err("is a wildcard; list each origin (credentials are allowed, so * cannot be)");
+    }
+    if rest.contains(['/', '?', '#']) {
+        return Err("is not an origin: it must have no path (not even a trailing /)");
+    }
+    let (host, port) = match rest.find(']') {
+        // An IPv6 literal: `[::1]` or `[::1]:8080`.
+        Some(end) => match &rest[end + 1..] {
+            "" => (&rest[..=end], None),
+            tail => (&rest[..=end], Some(tail.strip_prefix(':').unwrap_or("x"))),
+        },
+        None => match rest.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (rest, None),
+        },
+    };
+    if let Some(port) = port
+        && port.parse::<u16>().map_or(true, |p| p == 0)
+    {
+        return Err("has an invalid port");
+    }
+    let host_ok = if let Some(ip6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        ip6.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !host.is_empty()
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+    };
+    if host_ok {
+        Ok(())
+    } else {
+        Err("has an invalid host")
+    }
+}
+
+/// The browser origins `CORS_ORIGINS` allows, as app data: handlers that authenticate by
+/// cookie check a request's `Origin` against them.
+#[derive(Debug, Clone)]
+pub struct AllowedOrigins(pub std::sync::Arc<Vec<String>>);
+
+impl AllowedOrigins {
+    /// Whether a request may act with its cookies: it names no origin (not a browser's
+    /// cross-origin request), or one of the allowed ones.
+    pub fn permits(&self, req: &actix_web::HttpRequest) -> bool {
+        match req.headers().get(header::ORIGIN) {
+            None => true,
+            Some(origin) => origin
+                .to_str()
+                .is_ok_and(|o| self.0.iter().any(|allowed| allowed.eq_ignore_ascii_case(o))),
+        }
     }
 }
 
@@ -81,7 +157,11 @@ where
         .with_context(|| format!("binding {} {}", settings.addr_var, settings.addr))?;
     let port = listener.local_addr()?.port();
     let origins = settings.cors_origins.clone();
+    let allowed = std::sync::Arc::new(origins.clone());
     let body_limit = settings.body_limit;
+    let security = headers::SecurityHeaders {
+        hsts_max_age: settings.hsts_max_age,
+    };
     let HttpService {
         name,
         readiness,
@@ -98,9 +178,9 @@ where
             .max_age(600);
         App::new()
             .app_data(ServiceName(name))
-            .app_data(http::json_config(body_limit))
             .app_data(web::PayloadConfig::new(body_limit))
-            .app_data(http::query_config())
+            .app_data(AllowedOrigins(allowed.clone()))
+            .app_data(web::Data::new(security))
             .app_data(http::path_config())
             .configure(configure.clone())
             .configure(|cfg| health::configure(cfg, readiness.clone()))
@@ -110,12 +190,7 @@ where
             .default_service(web::to(http::not_found))
             .wrap(http::json_errors())
             .wrap(cors)
-            .wrap(
-                DefaultHeaders::new()
-                    .add(("X-Content-Type-Options", "nosniff"))
-                    .add(("X-Frame-Options", "DENY"))
-                    .add(("Referrer-Policy", "no-referrer")),
-            )
+            .wrap(from_fn(headers::apply))
             .wrap(from_fn(metrics::track_requests))
     })
     .listen(listener)?
@@ -137,13 +212,34 @@ pub fn bind_grpc(addr: SocketAddr, var: &str) -> anyhow::Result<(TcpIncoming, u1
     Ok((incoming, port))
 }
 
-/// A router that already serves health (with `S` reported serving) and reflection over
-/// `descriptor_set`; add the service itself and serve.
-pub async fn grpc_router<S: NamedService>(descriptor_set: &'static [u8]) -> anyhow::Result<Router> {
+/// How often a gRPC server re-checks its dependencies for `grpc.health.v1.Health`.
+pub const HEALTH_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Serves `service` on `incoming` with the standard health service (reporting `S` and the
+/// server as a whole NOT_SERVING while a readiness check fails) and reflection that lists
+/// exactly what this server serves: `S`, health and reflection. Ends on SIGTERM/Ctrl-C.
+pub async fn serve_grpc<S>(
+    descriptor_set: &'static [u8],
+    readiness: Readiness,
+    incoming: TcpIncoming,
+    service: S,
+) -> anyhow::Result<impl std::future::Future<Output = Result<(), tonic::transport::Error>> + Send>
+where
+    S: tonic::codegen::Service<
+            tonic::codegen::http::Request<tonic::body::Body>,
+            Error = std::convert::Infallible,
+        > + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Response: axum::response::IntoResponse,
+    S::Future: Send + 'static,
+{
     let (reporter, health_service) = tonic_health::server::health_reporter();
     reporter.set_serving::<S>().await;
-    let reflection = crate::grpc::reflection(descriptor_set)?;
-    Ok(tonic::transport::Server::builder()
+    let reflection = crate::grpc::reflection(descriptor_set, S::NAME)?;
+    let router = tonic::transport::Server::builder()
         .trace_fn(|req| {
             let span = tracing::info_span!("grpc.request", otel.name = %req.uri().path(),
                 trace_id = tracing::field::Empty, span_id = tracing::field::Empty);
@@ -157,7 +253,36 @@ pub async fn grpc_router<S: NamedService>(descriptor_set: &'static [u8]) -> anyh
             span
         })
         .add_service(health_service)
-        .add_service(reflection))
+        .add_service(reflection)
+        .add_service(service);
+    let watch = async move {
+        let mut serving = true;
+        loop {
+            tokio::time::sleep(HEALTH_CHECK_INTERVAL).await;
+            let failures = readiness.failures().await;
+            let now = failures.is_empty();
+            if now != serving {
+                let status = if now {
+                    tonic_health::ServingStatus::Serving
+                } else {
+                    tonic_health::ServingStatus::NotServing
+                };
+                for (name, why) in &failures {
+                    tracing::warn!(dependency = name, reason = %why, "gRPC health: not serving");
+                }
+                reporter.set_service_status(S::NAME, status).await;
+                reporter.set_service_status("", status).await;
+                serving = now;
+            }
+        }
+    };
+    Ok(async move {
+        let serve = router.serve_with_incoming_shutdown(incoming, crate::grpc::shutdown_signal());
+        tokio::select! {
+            result = serve => result,
+            () = watch => Ok(()),
+        }
+    })
 }
 
 /// Adds the `bearer` (JWT) security scheme the handlers' `security(("bearer" = []))` name.
@@ -176,5 +301,37 @@ impl utoipa::Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_origin;
+
+    #[test]
+    fn only_real_origins_pass() {
+        for good in [
+            "http://localhost:3000",
+            "https://app.example.com",
+            "https://[::1]:8443",
+            "http://127.0.0.1",
+        ] {
+            assert_eq!(check_origin(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "http://localhost:3000/",
+            "https://app.example.com/path",
+            "app.example.com",
+            "ftp://example.com",
+            "http://",
+            "http://host:0",
+            "http://host:99999",
+            "http://bad_host",
+            "http://[::1",
+        ] {
+            assert!(check_origin(bad).is_err(), "{bad}");
+        }
     }
 }

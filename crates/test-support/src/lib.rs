@@ -244,3 +244,89 @@ impl Proxy {
         self.open.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
+
+/// `database_url` reached through `proxy` instead (same database, user and options).
+pub fn via_proxy(database_url: &str, proxy: &Proxy) -> String {
+    let (scheme, rest) = database_url.split_once("://").expect("a URL");
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let userinfo = authority.rsplit_once('@').map(|(u, _)| format!("{u}@"));
+    format!(
+        "{scheme}://{}127.0.0.1:{}{tail}",
+        userinfo.unwrap_or_default(),
+        proxy.port
+    )
+}
+
+/// The services a gRPC server lists through reflection, sorted.
+pub async fn grpc_services(address: &str) -> Vec<String> {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    let channel = tonic::transport::Channel::from_shared(address.to_owned())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = ServerReflectionClient::new(channel)
+        .server_reflection_info(futures_util::stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let reply = stream.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = reply.message_response else {
+        panic!("expected a service list");
+    };
+    let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    names
+}
+
+/// What `grpc.health.v1.Health/Check` answers for `service` ("" for the whole server).
+pub async fn grpc_health(
+    address: &str,
+    service: &str,
+) -> tonic_health::pb::health_check_response::ServingStatus {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    let channel = tonic::transport::Channel::from_shared(address.to_owned())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let status = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status;
+    ServingStatus::try_from(status).unwrap()
+}
+
+/// Polls `grpc_health` until it answers `want`, for at most `seconds`.
+pub async fn wait_for_grpc_health(
+    address: &str,
+    service: &str,
+    want: tonic_health::pb::health_check_response::ServingStatus,
+    seconds: u64,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        let now = grpc_health(address, service).await;
+        if now == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gRPC health of {service:?} stayed {now:?}, wanted {want:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

@@ -25,6 +25,8 @@ pub async fn append(db: &impl ConnectionTrait, notes: &[Notification]) -> Result
             "body",
             "resource_type",
             "resource_id",
+            "interview_id",
+            "candidate_id",
             "created_at",
         ]
         .map(col),
@@ -34,11 +36,13 @@ pub async fn append(db: &impl ConnectionTrait, notes: &[Notification]) -> Result
             n.id.into(),
             n.company_id.into(),
             n.user_id.into(),
-            n.kind.chars().take(64).collect::<String>().into(),
-            n.title.chars().take(300).collect::<String>().into(),
+            n.kind.clone().into(),
+            n.title.clone().into(),
             n.body.clone().into(),
             n.resource_type.clone().into(),
             n.resource_id.clone().into(),
+            n.interview_id.into(),
+            n.candidate_id.into(),
             n.time.into(),
         ]);
     }
@@ -56,13 +60,17 @@ pub struct View {
     pub body: String,
     pub resource_type: Option<String>,
     pub resource_id: Option<String>,
+    /// The interview it concerns, if any.
+    pub interview_id: Option<Uuid>,
+    /// The candidate it concerns, if any.
+    pub candidate_id: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub read_at: Option<OffsetDateTime>,
 }
 
-const COLUMNS: [&str; 9] = [
+const COLUMNS: [&str; 11] = [
     "id",
     "user_id",
     "type",
@@ -70,6 +78,8 @@ const COLUMNS: [&str; 9] = [
     "body",
     "resource_type",
     "resource_id",
+    "interview_id",
+    "candidate_id",
     "created_at",
     "read_at",
 ];
@@ -83,6 +93,8 @@ fn view(r: &sea_orm::QueryResult) -> Result<View, DbErr> {
         body: r.try_get("", "body")?,
         resource_type: r.try_get("", "resource_type")?,
         resource_id: r.try_get("", "resource_id")?,
+        interview_id: r.try_get("", "interview_id")?,
+        candidate_id: r.try_get("", "candidate_id")?,
         created_at: r.try_get("", "created_at")?,
         read_at: r.try_get("", "read_at")?,
     })

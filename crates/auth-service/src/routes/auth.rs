@@ -11,6 +11,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use service_runtime::extract::Json;
+use service_runtime::extract::Rejection;
+use service_runtime::server::AllowedOrigins;
 use utoipa::ToSchema;
 
 pub const REFRESH_COOKIE: &str = "refresh_token";
@@ -90,7 +93,7 @@ fn token_response(state: &AppState, pair: IssuedPair) -> HttpResponse {
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> Result<HttpResponse, AuthError> {
     let LoginRequest { email, password } = body.into_inner();
     let pair = flows::login(
@@ -120,20 +123,29 @@ pub async fn refresh(
     let from_body = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        serde_json::from_slice::<RefreshRequest>(&body)
-            .map_err(|e| {
-                let (status, message) = service_runtime::http::classify_serde_error(&e);
-                if status == actix_web::http::StatusCode::UNPROCESSABLE_ENTITY {
-                    AuthError::invalid("refresh_token", message)
-                } else {
-                    AuthError::BadRequest(message)
-                }
-            })?
-            .refresh_token
+        // A body is JSON like every other (415 otherwise: no cross-site text/plain POST).
+        if !service_runtime::extract::is_json(&req) {
+            return Err(Rejection::not_json().into());
+        }
+        service_runtime::extract::parse_json::<RefreshRequest>(&body)?.refresh_token
     };
-    let token = from_body
-        .or_else(|| req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned()))
-        .ok_or(AuthError::InvalidRefreshToken)?;
+    let token = match from_body {
+        Some(token) => token,
+        None => {
+            let cookie = req
+                .cookie(REFRESH_COOKIE)
+                .ok_or(AuthError::InvalidRefreshToken)?;
+            // A cookie travels with any request the browser makes: from a page of another
+            // origin it is cross-site request forgery.
+            let allowed = req.app_data::<AllowedOrigins>();
+            if !allowed.is_some_and(|a| a.permits(&req)) {
+                return Err(AuthError::ForbiddenAction(
+                    "Origin not allowed to refresh with the session cookie",
+                ));
+            }
+            cookie.value().to_owned()
+        }
+    };
     let pair = flows::refresh(&state, &token).await?;
     Ok(token_response(&state, pair))
 }
@@ -151,8 +163,12 @@ pub async fn logout(
     user: Authenticated,
 ) -> Result<HttpResponse, AuthError> {
     flows::logout(&state, &user.0).await?;
-    // Exactly the TRD's `refresh_token=; Max-Age=0; Path=/`.
+    // The TRD's `refresh_token=; Max-Age=0; Path=/`, with the attributes it was set with,
+    // so every browser matches and drops the same cookie.
     let clear = Cookie::build(REFRESH_COOKIE, "")
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
         .path("/")
         .max_age(CookieDuration::ZERO)
         .finish();

@@ -10,23 +10,10 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use auth_types::{PagePermissions, UserId};
 use serde::Deserialize;
+use service_runtime::extract::{Json, Paging, Query};
 use std::collections::BTreeMap;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct Paging {
-    /// Rows to skip (default 0).
-    #[serde(default)]
-    pub skip: u64,
-    /// Rows to return (default 20, at most 100).
-    #[serde(default = "default_limit")]
-    pub limit: u64,
-}
-
-fn default_limit() -> u64 {
-    20
-}
 
 /// Page → `true` (grant), `false` (deny) or `null` (back to the role's default).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -55,9 +42,9 @@ pub async fn my_permissions(user: Authenticated) -> HttpResponse {
 pub async fn list(
     state: web::Data<AppState>,
     user: Authenticated,
-    paging: web::Query<Paging>,
+    paging: Query<Paging>,
 ) -> Result<HttpResponse, AuthError> {
-    let users = ops::list(&state, &user.0, paging.skip, paging.limit).await?;
+    let users = ops::list(&state, &user.0, paging.skip, paging.limit()).await?;
     Ok(HttpResponse::Ok().json(users))
 }
 
@@ -68,7 +55,7 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     user: Authenticated,
-    body: web::Json<CreateUserRequest>,
+    body: Json<CreateUserRequest>,
 ) -> Result<HttpResponse, AuthError> {
     let new = body.into_inner().validate()?;
     let created = ops::create(&state, &user.0, new).await?;
@@ -95,7 +82,7 @@ pub async fn update(
     state: web::Data<AppState>,
     user: Authenticated,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateUserRequest>,
+    body: Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, AuthError> {
     let change = body.into_inner().validate()?;
     Ok(HttpResponse::Ok().json(ops::update(&state, &user.0, UserId::from(*id), change).await?))
@@ -132,7 +119,7 @@ pub async fn set_permissions(
     state: web::Data<AppState>,
     user: Authenticated,
     id: web::Path<Uuid>,
-    body: web::Json<PermissionChanges>,
+    body: Json<PermissionChanges>,
 ) -> Result<HttpResponse, AuthError> {
     let changes = ops::parse_permission_changes(body.into_inner().0)?;
     let effective = ops::set_permissions(&state, &user.0, UserId::from(*id), changes).await?;

@@ -216,10 +216,12 @@ pub async fn logout(state: &AppState, principal: &Principal) -> Result<(), AuthE
         .await?;
     let txn = state.db.begin().await?;
     sessions::revoke(&txn, principal.session_id, "logout").await?;
+    // As the TRD records it (§11.1): the user signed out; the session in the details.
     let event = Event::new(SOURCE, "LOGOUT")
         .company(principal.company_id)
         .actor(principal.user_id)
-        .resource("session", principal.session_id);
+        .resource("user", principal.user_id)
+        .details(serde_json::json!({ "session_id": principal.session_id }));
     outbox::record(&txn, &event).await?;
     txn.commit().await?;
     state.relay.wake();

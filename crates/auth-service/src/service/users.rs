@@ -53,8 +53,6 @@ impl TryFrom<user::Model> for UserView {
     }
 }
 
-pub const MAX_LIMIT: u64 = 100;
-
 const EMAIL_TAKEN: &str = "A user with this email already exists";
 
 fn manage(principal: &Principal) -> Result<(), AuthError> {
@@ -91,7 +89,7 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<UserView>, AuthError> {
     principal.require_page(Page::UserManagement)?;
-    users::list(&state.db, principal.company_id, skip, limit.min(MAX_LIMIT))
+    users::list(&state.db, principal.company_id, skip, limit)
         .await?
         .into_iter()
         .map(UserView::try_from)
@@ -156,13 +154,12 @@ pub async fn update(
     change: UserChange,
 ) -> Result<UserView, AuthError> {
     manage(principal)?;
-    let current = load(state, principal.company_id, id).await?;
-    let was_admin = current.role == Role::Admin.as_str();
-    guard_admin(principal, was_admin || change.role == Some(Role::Admin))?;
-
-    let deactivating = change.is_active == Some(false) && current.is_active;
-    let demoting = was_admin && change.role.is_some_and(|r| r != Role::Admin);
-    if deactivating && id == principal.user_id {
+    let before = load(state, principal.company_id, id).await?;
+    guard_admin(
+        principal,
+        before.role == Role::Admin.as_str() || change.role == Some(Role::Admin),
+    )?;
+    if change.is_active == Some(false) && before.is_active && id == principal.user_id {
         return Err(AuthError::Conflict(
             "You cannot deactivate your own account".into(),
         ));
@@ -173,14 +170,18 @@ pub async fn update(
     };
 
     let txn = state.db.begin().await?;
-    if (deactivating || demoting)
-        && was_admin
-        && current.is_active
-        && users::count_active_admins(&txn, principal.company_id).await? <= 1
-    {
-        return Err(AuthError::Conflict(
-            "A company needs at least one active admin".into(),
-        ));
+    // Decide on the row as it is now, under the company's admin lock, not as it was read
+    // before hashing: a concurrent change may have demoted or deactivated someone.
+    users::lock_company_admins(&txn, principal.company_id).await?;
+    let current = users::find_in_company(&txn, principal.company_id, id)
+        .await?
+        .ok_or(AuthError::NotFound("User"))?;
+    let was_admin = current.role == Role::Admin.as_str();
+    guard_admin(principal, was_admin || change.role == Some(Role::Admin))?;
+    let deactivating = change.is_active == Some(false) && current.is_active;
+    let demoting = was_admin && change.role.is_some_and(|r| r != Role::Admin);
+    if (deactivating || demoting) && current.is_active {
+        ensure_another_managing_admin(&txn, principal.company_id, id).await?;
     }
     let changed = json!({
         "email": change.email.as_ref().map(|e| e.as_str()),
@@ -299,6 +300,13 @@ pub async fn set_permissions(
         .map(|(page, access)| (page.to_string(), json!(access)))
         .collect();
     let txn = state.db.begin().await?;
+    if target.role == Role::Admin.as_str()
+        && target.is_active
+        && changes.get(&Page::UserManagement) == Some(&Some(false))
+    {
+        users::lock_company_admins(&txn, principal.company_id).await?;
+        ensure_another_managing_admin(&txn, principal.company_id, id).await?;
+    }
     for (page, access) in changes {
         users::set_override(&txn, id, page, access).await?;
     }
@@ -332,6 +340,21 @@ pub fn parse_permission_changes(
     } else {
         Err(AuthError::Validation(errors))
     }
+}
+
+/// Refuses a change that would leave the company without an active admin who can manage
+/// users (`user` being the one about to lose it). Call with the company's admin lock held.
+async fn ensure_another_managing_admin(
+    txn: &impl sea_orm::ConnectionTrait,
+    company: CompanyId,
+    user: UserId,
+) -> Result<(), AuthError> {
+    if users::count_managing_admins(txn, company, user).await? == 0 {
+        return Err(AuthError::Conflict(
+            "A company needs at least one active admin".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The fields a change touched, for the audit entry (never a password itself).

@@ -6,8 +6,8 @@ use crate::entities::{user, user_page_access};
 use auth_types::{CompanyId, Page, Role, UserId};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -90,14 +90,44 @@ pub async fn list(
         .await
 }
 
-pub async fn count_active_admins(
+/// Serialises changes that can take away a company's last admin: the first such change
+/// holds the company's row until it commits, the second then counts what the first left.
+/// (SQLite, the embedded default, has one connection: its transactions are serial anyway.)
+pub async fn lock_company_admins(
     db: &impl ConnectionTrait,
     company: CompanyId,
+) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT id FROM companies WHERE id = $1 FOR UPDATE",
+        [Uuid::from(company).into()],
+    ))
+    .await
+    .map(|_| ())
+}
+
+/// Active admins of the company who can manage users (no override takes user management
+/// away from them), other than `except`.
+pub async fn count_managing_admins(
+    db: &impl ConnectionTrait,
+    company: CompanyId,
+    except: UserId,
 ) -> Result<u64, DbErr> {
+    let denied = user_page_access::Entity::find()
+        .select_only()
+        .column(user_page_access::Column::UserId)
+        .filter(user_page_access::Column::PageName.eq(Page::UserManagement.as_str()))
+        .filter(user_page_access::Column::HasAccess.eq(false))
+        .into_query();
     user::Entity::find()
         .filter(user::Column::CompanyId.eq(Uuid::from(company)))
         .filter(user::Column::Role.eq(Role::Admin.as_str()))
         .filter(user::Column::IsActive.eq(true))
+        .filter(user::Column::Id.ne(Uuid::from(except)))
+        .filter(user::Column::Id.not_in_subquery(denied))
         .count(db)
         .await
 }

@@ -193,10 +193,6 @@ async fn health_and_reflection_answer_without_the_credential() {
     use tonic_health::pb::HealthCheckRequest;
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::health_client::HealthClient;
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
-    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
     let app = spawn_app().await;
     let channel = Channel::from_shared(app.grpc_address.clone())
@@ -217,23 +213,58 @@ async fn health_and_reflection_answer_without_the_credential() {
         assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
     }
 
-    let mut reflection = ServerReflectionClient::new(channel);
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut stream = reflection
-        .server_reflection_info(futures_util::stream::iter(vec![request]))
-        .await
-        .unwrap()
-        .into_inner();
-    let reply = stream.message().await.unwrap().unwrap();
-    let Some(MessageResponse::ListServicesResponse(list)) = reply.message_response else {
-        panic!("expected a service list");
-    };
-    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    assert!(
-        names.contains(&"auth.v1.AuthService".to_owned()),
-        "{names:?}"
+    // Exactly what this server serves: not the interview service, whose descriptors
+    // share the platform's descriptor set.
+    assert_eq!(
+        test_support::grpc_services(&app.grpc_address).await,
+        [
+            "auth.v1.AuthService",
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection"
+        ]
     );
+}
+
+#[tokio::test]
+async fn health_is_not_serving_while_the_database_is_unreachable() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    let (database_url, _) = test_support::fresh_database().await;
+    let proxy = test_support::Proxy::start("127.0.0.1:5432").await;
+    let proxied = test_support::via_proxy(&database_url, &proxy);
+    let conn = service_runtime::db::connect(&proxied, 2).await.unwrap();
+    let auth = test_support::spawn_auth(&proxied, conn, &[]).await;
+    for service in ["", "auth.v1.AuthService"] {
+        test_support::wait_for_grpc_health(&auth.grpc_address, service, ServingStatus::Serving, 5)
+            .await;
+    }
+
+    proxy.cut();
+    for service in ["", "auth.v1.AuthService"] {
+        test_support::wait_for_grpc_health(
+            &auth.grpc_address,
+            service,
+            ServingStatus::NotServing,
+            15,
+        )
+        .await;
+    }
+    // HTTP readiness names the dependency, not what the driver said about it.
+    let res = test_support::client()
+        .get(format!("{}/readyz", auth.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let v = test_support::body(res).await;
+    assert!(v["detail"].as_str().unwrap().contains("database"), "{v}");
+    assert_eq!(v["failing"]["database"], "not answering", "{v}");
+
+    proxy.restore();
+    test_support::wait_for_grpc_health(
+        &auth.grpc_address,
+        "auth.v1.AuthService",
+        ServingStatus::Serving,
+        15,
+    )
+    .await;
 }

@@ -13,7 +13,13 @@ async fn logout_clears_the_cookie_and_answers_the_message() {
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("refresh_token=;"), "{cookie}");
     assert!(cookie.split("; ").any(|a| a == "Max-Age=0"), "{cookie}");
-    assert!(cookie.split("; ").any(|a| a == "Path=/"), "{cookie}");
+    // Cleared with the attributes it was set with.
+    for attribute in ["Path=/", "HttpOnly", "Secure", "SameSite=Strict"] {
+        assert!(
+            cookie.split("; ").any(|a| a == attribute),
+            "{attribute} in {cookie}"
+        );
+    }
     assert_eq!(
         body(res).await,
         json!({ "message": "Logged out successfully" })

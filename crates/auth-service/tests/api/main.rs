@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod edges;
 mod errors;
 mod grpc;
 mod login;

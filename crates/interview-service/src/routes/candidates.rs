@@ -1,6 +1,5 @@
 //! `/api/v1/candidates*` (page `candidates`).
 
-use super::Paging;
 use crate::domain::candidate::{CandidateStatus, CreateCandidate, UpdateCandidate};
 use crate::error::InterviewError;
 use crate::service::AppState;
@@ -10,6 +9,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use auth_types::Caller;
 use serde::Deserialize;
+use service_runtime::extract::{Json, Paging, Query};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -28,7 +28,7 @@ pub struct CandidateQuery {
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CreateCandidate>,
+    body: Json<CreateCandidate>,
 ) -> Result<HttpResponse, InterviewError> {
     let new = body.into_inner().validate()?;
     let created = ops::create(&state, &caller.0, new).await?;
@@ -45,8 +45,8 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<CandidateQuery>,
-    paging: web::Query<Paging>,
+    query: Query<CandidateQuery>,
+    paging: Query<Paging>,
 ) -> Result<HttpResponse, InterviewError> {
     let CandidateQuery {
         status,
@@ -59,7 +59,7 @@ pub async fn list(
         q,
     };
     Ok(HttpResponse::Ok()
-        .json(ops::list(&state, &caller.0, &filter, paging.skip, paging.limit).await?))
+        .json(ops::list(&state, &caller.0, &filter, paging.skip, paging.limit()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/candidates/{id}", tag = "candidates", security(("bearer" = [])),
@@ -78,7 +78,7 @@ pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateCandidate>,
+    body: Json<UpdateCandidate>,
 ) -> Result<HttpResponse, InterviewError> {
     let change = body.into_inner().validate()?;
     Ok(HttpResponse::Ok().json(ops::update(&state, &caller.0, *id, change).await?))

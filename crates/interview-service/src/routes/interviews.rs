@@ -1,6 +1,5 @@
 //! `/api/v1/interviews*` (page `interviews`).
 
-use super::Paging;
 use crate::domain::interview::{Action, CreateInterview, InterviewStatus, UpdateInterview};
 use crate::error::InterviewError;
 use crate::service::AppState;
@@ -10,6 +9,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use auth_types::Caller;
 use serde::Deserialize;
+use service_runtime::extract::{Json, Paging, Query};
 use time::OffsetDateTime;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -36,7 +36,7 @@ pub struct InterviewQuery {
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CreateInterview>,
+    body: Json<CreateInterview>,
 ) -> Result<HttpResponse, InterviewError> {
     let new = body.into_inner().validate()?;
     let created = ops::create(&state, &caller.0, new).await?;
@@ -53,8 +53,8 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<InterviewQuery>,
-    paging: web::Query<Paging>,
+    query: Query<InterviewQuery>,
+    paging: Query<Paging>,
 ) -> Result<HttpResponse, InterviewError> {
     let InterviewQuery {
         status,
@@ -71,7 +71,7 @@ pub async fn list(
         to,
     };
     Ok(HttpResponse::Ok()
-        .json(ops::list(&state, &caller.0, &filter, paging.skip, paging.limit).await?))
+        .json(ops::list(&state, &caller.0, &filter, paging.skip, paging.limit()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/interviews/{id}", tag = "interviews", security(("bearer" = [])),
@@ -91,7 +91,7 @@ pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateInterview>,
+    body: Json<UpdateInterview>,
 ) -> Result<HttpResponse, InterviewError> {
     let change = body.into_inner().validate()?;
     Ok(HttpResponse::Ok().json(ops::update(&state, &caller.0, *id, change).await?))

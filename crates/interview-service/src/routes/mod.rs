@@ -7,22 +7,6 @@ pub mod interviews;
 
 use actix_web::web;
 use auth_types::{Page, RequiredPage};
-use serde::Deserialize;
-use utoipa::IntoParams;
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct Paging {
-    /// Rows to skip (default 0).
-    #[serde(default)]
-    pub skip: u64,
-    /// Rows to return (default 20, at most 100).
-    #[serde(default = "default_limit")]
-    pub limit: u64,
-}
-
-fn default_limit() -> u64 {
-    20
-}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

@@ -1,6 +1,6 @@
 //! Candidates (page `candidates`).
 
-use super::{AppState, MAX_LIMIT, SOURCE};
+use super::{AppState, SOURCE};
 use crate::domain::candidate::{CandidateChange, CandidateStatus, NewCandidate};
 use crate::domain::stored;
 use crate::entities::candidate;
@@ -97,17 +97,11 @@ pub async fn list(
     skip: u64,
     limit: u64,
 ) -> Result<Vec<CandidateView>, InterviewError> {
-    store::list(
-        &state.db,
-        caller.company_id,
-        filter,
-        skip,
-        limit.min(MAX_LIMIT),
-    )
-    .await?
-    .into_iter()
-    .map(CandidateView::try_from)
-    .collect()
+    store::list(&state.db, caller.company_id, filter, skip, limit)
+        .await?
+        .into_iter()
+        .map(CandidateView::try_from)
+        .collect()
 }
 
 pub async fn get(

@@ -1,7 +1,7 @@
 //! Interviews (page `interviews`): scheduling without double-booking, the lifecycle,
 //! and the calendar file.
 
-use super::{AppState, MAX_LIMIT, SOURCE};
+use super::{AppState, SOURCE};
 use crate::domain::calendar::{self, Person};
 use crate::domain::interview::{
     Action, InterviewChange, InterviewKind, InterviewStatus, NewInterview, ends_at,
@@ -14,8 +14,8 @@ use crate::store::interviews::{self as store, InterviewFilter};
 use auth_types::{CompanyId, Principal, UserId};
 use events::{Event, Notification, outbox};
 use platform_proto::auth::v1::UserSummary;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
@@ -190,14 +190,7 @@ pub async fn list(
     skip: u64,
     limit: u64,
 ) -> Result<Vec<InterviewView>, InterviewError> {
-    let rows = store::list(
-        &state.db,
-        caller.company_id,
-        filter,
-        skip,
-        limit.min(MAX_LIMIT),
-    )
-    .await?;
+    let rows = store::list(&state.db, caller.company_id, filter, skip, limit).await?;
     let ids: Vec<Uuid> = rows.iter().map(|i| i.id).collect();
     let mut who = store::participants(&state.db, &ids).await?;
     rows.into_iter()
@@ -272,8 +265,8 @@ pub async fn update(
         drop(txn);
         return Err(clash(state, company, user, &other).await);
     }
-    let sequence = current.sequence;
-    let mut model = current.into_active_model();
+    // Only the changed columns; the status and the sequence are decided in the statement.
+    let mut model = interview::ActiveModel::default();
     if let Some(v) = change.title {
         model.title = Set(v);
     }
@@ -289,11 +282,15 @@ pub async fn update(
     model.scheduled_at = Set(start);
     model.ends_at = Set(end);
     model.duration_minutes = Set(i32::try_from(minutes).unwrap_or(i32::MAX));
-    if moves {
-        model.sequence = Set(sequence.saturating_add(1));
-    }
     model.updated_at = Set(OffsetDateTime::now_utc());
-    let saved = store::save(&txn, model).await?;
+    let Some(saved) = store::update_scheduled(&txn, company, id, model, moves).await? else {
+        drop(txn);
+        return Err(InterviewError::Conflict(
+            "Only a scheduled interview can be changed; this one was just started, \
+             completed or cancelled"
+                .into(),
+        ));
+    };
     if let Some(ids) = &change.interviewer_ids {
         store::replace_participants(&txn, company, id, ids).await?;
     }
@@ -333,7 +330,7 @@ pub async fn act(
     if to == InterviewStatus::Cancelled {
         update = update.col_expr(
             interview::Column::Sequence,
-            Expr::value(current.sequence.saturating_add(1)),
+            Expr::col(interview::Column::Sequence).add(1),
         );
     }
     let txn = state.db.begin().await?;
@@ -397,7 +394,8 @@ async fn announce(
                 i.title, i.duration_minutes
             ),
         )
-        .resource("interview", i.id);
+        .resource("interview", i.id)
+        .concerning(i.id, i.candidate_id);
         outbox::notify(txn, SOURCE, &n).await?;
     }
     Ok(())

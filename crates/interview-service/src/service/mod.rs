@@ -19,6 +19,3 @@ pub struct AppState {
 
 /// The `source` of this service's events.
 pub const SOURCE: &str = "interview";
-
-/// Lists answer at most this many rows.
-pub const MAX_LIMIT: u64 = 100;

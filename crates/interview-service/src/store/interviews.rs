@@ -3,7 +3,7 @@
 use crate::domain::interview::{InterviewStatus, NewInterview, ends_at};
 use crate::entities::{interview, participant};
 use auth_types::{CompanyId, UserId};
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, Statement,
@@ -227,9 +227,31 @@ pub async fn clashes(
         .collect())
 }
 
-pub async fn save(
+/// Applies the fields set in `change` to a still-scheduled interview, bumping its calendar
+/// `SEQUENCE` in the same statement when it `moves`. `None` when the interview is no longer
+/// scheduled (a concurrent cancel or start won the race): nothing was changed.
+pub async fn update_scheduled(
     db: &impl ConnectionTrait,
-    model: interview::ActiveModel,
-) -> Result<interview::Model, DbErr> {
-    model.update(db).await
+    company: CompanyId,
+    id: Uuid,
+    change: interview::ActiveModel,
+    moves: bool,
+) -> Result<Option<interview::Model>, DbErr> {
+    let mut update = interview::Entity::update_many().set(change);
+    if moves {
+        update = update.col_expr(
+            interview::Column::Sequence,
+            Expr::col(interview::Column::Sequence).add(1),
+        );
+    }
+    let result = update
+        .filter(interview::Column::Id.eq(id))
+        .filter(interview::Column::CompanyId.eq(Uuid::from(company)))
+        .filter(interview::Column::Status.eq(InterviewStatus::Scheduled.as_str()))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Ok(None);
+    }
+    interview::Entity::find_by_id(id).one(db).await
 }

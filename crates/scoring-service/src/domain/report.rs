@@ -162,11 +162,19 @@ pub fn build(candidate_id: Uuid, interviews: &[InterviewFacts], cards: &[Card<'_
     }
 }
 
+/// A text cell: one a spreadsheet would read as a formula (it starts with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return) gets a leading `'`, as OWASP's CSV-injection rule says;
+/// then quoted where CSV needs it.
 fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{value}"))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    };
+    if value.contains([',', '"', '\n', '\r', '\t']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
-        value.to_owned()
+        value.into_owned()
     }
 }
 
@@ -406,5 +414,56 @@ mod tests {
         assert_eq!(lines[2], "overall_score,,,,,,,,2.5");
         assert!(lines.contains(&"recommendation,yes,,,,,,,1"));
         assert!(lines.contains(&"disagreement,coding,,,,,,,"));
+    }
+
+    #[test]
+    fn csv_text_cells_never_start_a_formula() {
+        let names = [
+            "=HYPERLINK(\"http://evil.example\",\"Click\")",
+            "+1+1",
+            "-2+3",
+            "@SUM(A1:A2)",
+            "\tTabbed",
+            "\rReturn",
+            "Plain, with comma",
+        ];
+        let rubric: Vec<_> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| crit(&format!("k{i}"), n, 1.0))
+            .collect();
+        let ra = ratings(&[
+            ("k0", 1),
+            ("k1", 2),
+            ("k2", 3),
+            ("k3", 4),
+            ("k4", 1),
+            ("k5", 2),
+            ("k6", 3),
+        ]);
+        let cards = [Card {
+            interview_id: Uuid::nil(),
+            evaluator_id: Uuid::from_u128(1),
+            ratings: &ra,
+            criteria: &rubric,
+            recommendation: Recommendation::Yes,
+        }];
+        let csv = to_csv(&build(Uuid::nil(), &[], &cards));
+        let mut reader = csv::ReaderBuilder::new().from_reader(csv.as_bytes());
+        let cells: Vec<String> = reader
+            .records()
+            .map(|r| r.unwrap())
+            .filter(|r| &r[0] == "criterion")
+            .map(|r| r[2].to_owned())
+            .collect();
+        assert!(!cells.is_empty());
+        for cell in &cells {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a live formula: {cell:?}"
+            );
+        }
+        assert!(cells.contains(&"'=HYPERLINK(\"http://evil.example\",\"Click\")".to_owned()));
+        assert!(cells.contains(&"Plain, with comma".to_owned()));
     }
 }

@@ -8,6 +8,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use auth_types::Caller;
 use serde::Deserialize;
+use service_runtime::extract::Query;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -31,7 +32,7 @@ pub async fn report(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    query: web::Query<FormatQuery>,
+    query: Query<FormatQuery>,
 ) -> Result<HttpResponse, ScoringError> {
     let r = ops::report(&state, &caller.0, *id).await?;
     Ok(match query.format.unwrap_or(Format::Json) {

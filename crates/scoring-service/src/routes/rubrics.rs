@@ -1,6 +1,5 @@
 //! `/api/v1/rubrics*`.
 
-use super::Paging;
 use crate::domain::rubric::{CreateRubric, UpdateRubric};
 use crate::error::ScoringError;
 use crate::service::AppState;
@@ -9,6 +8,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use auth_types::Caller;
 use serde::Deserialize;
+use service_runtime::extract::{Json, Paging, Query};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -29,7 +29,7 @@ pub struct VersionQuery {
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CreateRubric>,
+    body: Json<CreateRubric>,
 ) -> Result<HttpResponse, ScoringError> {
     let new = body.into_inner().validate()?;
     let created = ops::create(&state, &caller.0, new).await?;
@@ -43,15 +43,15 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<RubricQuery>,
-    paging: web::Query<Paging>,
+    query: Query<RubricQuery>,
+    paging: Query<Paging>,
 ) -> Result<HttpResponse, ScoringError> {
     let rubrics = ops::list(
         &state,
         &caller.0,
         query.position.as_deref(),
         paging.skip,
-        paging.limit,
+        paging.limit(),
     )
     .await?;
     Ok(HttpResponse::Ok().json(rubrics))
@@ -63,7 +63,7 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    query: web::Query<VersionQuery>,
+    query: Query<VersionQuery>,
 ) -> Result<HttpResponse, ScoringError> {
     Ok(HttpResponse::Ok().json(ops::get(&state, &caller.0, *id, query.version).await?))
 }
@@ -74,7 +74,7 @@ pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateRubric>,
+    body: Json<UpdateRubric>,
 ) -> Result<HttpResponse, ScoringError> {
     let change = body.into_inner().validate()?;
     Ok(HttpResponse::Ok().json(ops::update(&state, &caller.0, *id, change).await?))

@@ -8,6 +8,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use auth_types::Caller;
 use serde::Deserialize;
+use service_runtime::extract::{Json, Query};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -38,7 +39,7 @@ pub async fn submit(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    body: web::Json<SubmitScorecard>,
+    body: Json<SubmitScorecard>,
 ) -> Result<HttpResponse, ScoringError> {
     Ok(created(
         ops::submit(&state, &caller.0, *id, body.into_inner()).await?,
@@ -51,7 +52,7 @@ pub async fn of_interview(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    query: web::Query<RevisionQuery>,
+    query: Query<RevisionQuery>,
 ) -> Result<HttpResponse, ScoringError> {
     let all = query.revisions == Some(Revisions::All);
     Ok(HttpResponse::Ok().json(ops::of_interview(&state, &caller.0, *id, all).await?))
@@ -75,7 +76,7 @@ pub async fn amend(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    body: web::Json<AmendScorecard>,
+    body: Json<AmendScorecard>,
 ) -> Result<HttpResponse, ScoringError> {
     Ok(created(
         ops::amend(&state, &caller.0, *id, body.into_inner()).await?,

@@ -37,5 +37,3 @@ pub async fn record(
         .details(details);
     events::outbox::record(txn, &event).await
 }
-
-pub const MAX_LIMIT: u64 = 100;

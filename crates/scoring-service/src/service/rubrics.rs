@@ -1,6 +1,6 @@
 //! Rubrics (page `interviews`; changed by admins and managers only).
 
-use super::{AppState, MAX_LIMIT};
+use super::AppState;
 use crate::domain::rubric::{Criterion, NewRubric, RubricChange};
 use crate::entities::rubric;
 use crate::error::ScoringError;
@@ -94,14 +94,7 @@ pub async fn list(
     skip: u64,
     limit: u64,
 ) -> Result<Vec<RubricView>, ScoringError> {
-    let rows = repo::list(
-        &state.db,
-        caller.company_id,
-        position,
-        skip,
-        limit.min(MAX_LIMIT),
-    )
-    .await?;
+    let rows = repo::list(&state.db, caller.company_id, position, skip, limit).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let version = r.current_version;

@@ -165,7 +165,8 @@ pub async fn submit(
                 interview.title, saved.recommendation
             ),
         )
-        .resource("scorecard", saved.id);
+        .resource("scorecard", saved.id)
+        .concerning(interview_id, saved.candidate_id);
         events::outbox::notify(&txn, SOURCE, &n).await?;
     }
     txn.commit().await?;

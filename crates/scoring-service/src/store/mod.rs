@@ -4,9 +4,4 @@
 pub mod rubrics;
 pub mod scorecards;
 
-use sea_orm::{DbErr, SqlErr};
-
-/// Whether the error is a unique-key violation.
-pub fn is_unique_violation(e: &DbErr) -> bool {
-    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
-}
+pub use service_runtime::db::is_unique_violation;
