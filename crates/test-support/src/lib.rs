@@ -18,6 +18,9 @@ use service_runtime::config::Env;
 use service_runtime::db;
 use uuid::Uuid;
 
+/// What a gRPC health check answers.
+pub use tonic_health::pb::health_check_response::ServingStatus;
+
 pub const SECRET: &str = "test-secret-key-that-is-at-least-32-bytes";
 pub const INTERNAL_KEY: &str = "internal-test-key-0123456789";
 pub const ADMIN_PASSWORD: &str = "Admin-Pass1";
@@ -328,5 +331,39 @@ pub async fn wait_for_grpc_health(
             "gRPC health of {service:?} stayed {now:?}, wanted {want:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Takes messages from the queue `<prefix><queue>` (which the services' topology declares)
+/// until one whose routing key is `routing_key` arrives, for at most `seconds`; its JSON.
+/// The others taken on the way are acknowledged and dropped.
+pub async fn take_message(prefix: &str, queue: &str, routing_key: &str, seconds: u64) -> Value {
+    use lapin::options::{BasicAckOptions, BasicGetOptions};
+    let connection =
+        lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default())
+            .await
+            .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let name = format!("{prefix}{queue}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        match channel
+            .basic_get(name.as_str().into(), BasicGetOptions::default())
+            .await
+        {
+            Ok(Some(message)) => {
+                message.ack(BasicAckOptions::default()).await.unwrap();
+                if message.routing_key.as_str() == routing_key {
+                    return serde_json::from_slice(&message.data).unwrap();
+                }
+            }
+            Ok(None) | Err(_) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no '{routing_key}' message on {name} within {seconds} s"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
     }
 }

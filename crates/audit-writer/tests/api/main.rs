@@ -6,5 +6,6 @@
 
 mod helpers;
 
+mod edges;
 mod faults;
 mod pipeline;

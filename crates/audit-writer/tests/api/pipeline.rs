@@ -96,6 +96,11 @@ async fn auth_events_reach_the_audit_log_and_search_filters_and_pages() {
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert_eq!(mine, ["LOGOUT", "TOKEN_REFRESHED", "LOGIN"]);
+    // As the TRD records it: the user signed out, the session in the details.
+    let logout = &by_user["items"][0];
+    assert_eq!(logout["resource_type"], "user", "{logout}");
+    assert_eq!(logout["resource_id"], agent.to_string(), "{logout}");
+    assert!(logout["details"]["session_id"].is_string(), "{logout}");
     let logins = p.audit_logs(&admin.access, "?action=LOGIN").await;
     assert_eq!(logins["items"].as_array().unwrap().len(), 3);
     let on_agent = p
@@ -274,6 +279,14 @@ async fn interviewers_are_notified_and_read_their_notifications() {
         notes
             .iter()
             .all(|n| n["read_at"].is_null() && n["resource_id"] == interview.to_string())
+    );
+    // Each names the interview and the candidate it concerns.
+    assert!(
+        notes
+            .iter()
+            .all(|n| n["interview_id"] == interview.to_string()
+                && n["candidate_id"] == candidate.to_string()),
+        "{notes:?}"
     );
     let first = id_of(&notes[0]);
     // Bob sees none of Alice's, and cannot mark them read.

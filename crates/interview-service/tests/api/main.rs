@@ -8,5 +8,6 @@ mod helpers;
 mod access;
 mod calendar;
 mod candidates;
+mod edges;
 mod grpc;
 mod interviews;

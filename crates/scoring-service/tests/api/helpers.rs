@@ -16,6 +16,8 @@ pub struct Platform {
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
     pub admin_email: String,
+    /// The RabbitMQ names of this test.
+    pub amqp_prefix: String,
 }
 
 /// A URL nothing answers on.
@@ -94,6 +96,7 @@ pub async fn spawn_platform_with(
         client: test_support::client(),
         db: conn,
         admin_email,
+        amqp_prefix: auth.amqp_prefix,
     }
 }
 

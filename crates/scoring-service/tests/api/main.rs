@@ -6,6 +6,7 @@
 mod helpers;
 
 mod access;
+mod edges;
 mod reports;
 mod rubrics;
 mod scorecards;
