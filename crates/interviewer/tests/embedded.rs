@@ -591,3 +591,72 @@ async fn the_embedded_default_limits_login_attempts_too() {
     assert!(res.headers().contains_key("retry-after"));
     detail(res, StatusCode::TOO_MANY_REQUESTS).await;
 }
+
+/// Debian's Chromium, or `CHROMIUM`; `None` (the test says it skipped) only outside CI.
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("REQUIRE_BACKENDS").as_deref() != Ok("1"),
+        "REQUIRE_BACKENDS=1 but no Chromium at {} (apt-get install chromium, or set CHROMIUM)",
+        path.display()
+    );
+    eprintln!("SKIPPED: no Chromium at {}", path.display());
+    None
+}
+
+/// Swagger UI on every service renders under the docs' content security policy, and the
+/// browser reports no violation of it.
+#[tokio::test]
+async fn the_docs_render_in_headless_chromium_without_csp_violations() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let dir = data_dir();
+    let (_app, platform) = start_in(&dir, &[]).await;
+    let ports = [
+        platform.auth.port(),
+        platform.interview.port(),
+        platform.scoring.port(),
+        platform.audit.port(),
+    ];
+    tokio::spawn(platform.run_until_stopped());
+    for port in ports {
+        let profile = dir.join(format!("chromium-{port}"));
+        let out = tokio::process::Command::new(&browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-component-update",
+                "--disable-sync",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--virtual-time-budget=10000",
+                "--dump-dom",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("http://127.0.0.1:{port}/docs/"))
+            .output()
+            .await
+            .expect("run chromium");
+        let dom = String::from_utf8_lossy(&out.stdout);
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            dom.contains("opblock") && dom.contains("AI Interviewer Platform"),
+            "port {port}: Swagger UI did not render:\n{dom}\n{log}"
+        );
+        let violations: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("Content Security Policy") || l.contains("Refused to"))
+            .collect();
+        assert!(violations.is_empty(), "port {port}: {violations:#?}");
+    }
+}

@@ -18,7 +18,7 @@ pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'se
      base-uri 'none'; frame-ancestors 'none'";
 pub const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), camera=(), display-capture=(), \
      geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), \
-     usb=(), interest-cohort=()";
+     usb=()";
 
 /// What the headers depend on: HSTS is sent only when `HSTS_MAX_AGE_SECONDS` is set.
 #[derive(Debug, Clone, Copy, Default)]
