@@ -222,11 +222,11 @@ impl Publisher for RabbitPublisher {
         payload: &[u8],
         traceparent: Option<&str>,
     ) -> Result<(), BusError> {
-        let channel = self.channel().await?;
-        // A blocked broker (e.g. past its memory alarm) can hold a publish or its confirm
-        // forever: give up after a while so the relay retries instead of hanging.
-        let result = tokio::time::timeout(
-            PUBLISH_TIMEOUT,
+        // A blocked broker (e.g. past its memory alarm) or a black-holed connection can
+        // hold a connect, a publish or its confirm forever: give up after a while so the
+        // relay retries with its backoff instead of hanging.
+        let attempt = async {
+            let channel = self.channel().await?;
             Self::try_publish(
                 &channel,
                 &self.topology.exchange(),
@@ -234,19 +234,23 @@ impl Publisher for RabbitPublisher {
                 message_id,
                 payload,
                 traceparent,
-            ),
-        )
-        .await
-        .unwrap_or_else(|_| {
-            Err(BusError(format!(
-                "no publisher confirm within {} s",
-                PUBLISH_TIMEOUT.as_secs()
-            )))
-        });
+            )
+            .await
+        };
+        let result = tokio::time::timeout(PUBLISH_TIMEOUT, attempt)
+            .await
+            .unwrap_or_else(|_| {
+                Err(BusError(format!(
+                    "no publisher confirm within {} s",
+                    PUBLISH_TIMEOUT.as_secs()
+                )))
+            });
         if result.is_err() {
             // Start afresh next time: the channel may be closed or in an unknown state.
+            // Closing waits for the broker's answer: not for long on a dead connection.
             if let Some((connection, _)) = self.channel.lock().await.take() {
-                let _ = connection.close(0, "reconnecting".into()).await;
+                let close = connection.close(0, "reconnecting".into());
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), close).await;
             }
         }
         result

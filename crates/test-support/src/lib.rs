@@ -192,11 +192,13 @@ pub fn tokens_of(v: &Value) -> Tokens {
     }
 }
 
-/// A TCP proxy the test controls, to cut a service off from a server and reconnect it.
+/// A TCP proxy the test controls, to cut a service off from a server, black-hole the
+/// connection (bytes stop flowing, nothing is closed), and reconnect it.
 pub struct Proxy {
     pub port: u16,
     open: std::sync::Arc<std::sync::atomic::AtomicBool>,
     generation: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    stalled: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Proxy {
@@ -210,7 +212,14 @@ impl Proxy {
         let open = std::sync::Arc::new(AtomicBool::new(true));
         let (tx, _) = tokio::sync::watch::channel(0u64);
         let generation = std::sync::Arc::new(tx);
-        let (target, flag, gen_tx) = (target.to_owned(), open.clone(), generation.clone());
+        let (stall_tx, _) = tokio::sync::watch::channel(false);
+        let stalled = std::sync::Arc::new(stall_tx);
+        let (target, flag, gen_tx, stall) = (
+            target.to_owned(),
+            open.clone(),
+            generation.clone(),
+            stalled.clone(),
+        );
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 if !flag.load(Ordering::SeqCst) {
@@ -219,13 +228,24 @@ impl Proxy {
                 }
                 let target = target.clone();
                 let mut cut = gen_tx.subscribe();
+                let mut stall = stall.subscribe();
                 tokio::spawn(async move {
                     let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
                         return;
                     };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cut.changed() => {}
+                    loop {
+                        if *stall.borrow_and_update() {
+                            // Hold both ends open, move nothing, until restored or cut.
+                            tokio::select! {
+                                _ = stall.changed() => continue,
+                                _ = cut.changed() => return,
+                            }
+                        }
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => return,
+                            _ = cut.changed() => return,
+                            _ = stall.changed() => {}
+                        }
                     }
                 });
             }
@@ -234,6 +254,7 @@ impl Proxy {
             port,
             open,
             generation,
+            stalled,
         }
     }
 
@@ -243,7 +264,13 @@ impl Proxy {
         self.generation.send_modify(|g| *g += 1);
     }
 
+    /// Keeps every connection open but lets no byte through, like a blocked broker.
+    pub fn stall(&self) {
+        self.stalled.send_replace(true);
+    }
+
     pub fn restore(&self) {
+        self.stalled.send_replace(false);
         self.open.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }

@@ -235,3 +235,53 @@ async fn the_audit_database_failing_mid_stream_loses_nothing_and_doubles_nothing
         .unwrap();
     assert_eq!(q.message_count(), 0);
 }
+
+/// A broker that stops answering without closing anything (a memory alarm, a black-holed
+/// link) cannot hang a relay: the publish gives up, is retried, and once the broker is
+/// back the event arrives, once.
+#[tokio::test]
+async fn a_blocked_broker_cannot_hang_a_relay() {
+    use sea_orm::ConnectionTrait;
+    let proxy = test_support::Proxy::start("127.0.0.1:5672").await;
+    let p = spawn_pipeline_via(
+        Some(format!("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port)),
+        None,
+    )
+    .await;
+    let admin = p.admin().await;
+    p.wait_for(&admin.access, "?action=LOGIN", 1).await;
+
+    proxy.stall();
+    let res = p.login("admin@acme.example", ADMIN_PASSWORD).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "requests do not wait for the broker"
+    );
+    let deadline = tokio::time::Instant::now() + events::rabbit::PUBLISH_TIMEOUT * 2;
+    let last_error = loop {
+        let row =
+            p.db.query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT max(last_error) AS e FROM outbox WHERE attempts > 0",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        if let Some(e) = row.try_get::<Option<String>>("", "e").unwrap() {
+            break e;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the relay is still waiting for the blocked broker"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(last_error.contains("within"), "{last_error}");
+
+    proxy.restore();
+    let logins = p
+        .wait_for_within(&admin.access, "?action=LOGIN", 2, 40)
+        .await;
+    assert_eq!(logins.len(), 2);
+}

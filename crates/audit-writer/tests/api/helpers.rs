@@ -191,7 +191,18 @@ impl Pipeline {
 
     /// Waits (up to 15 s) until the audit log holds `n` entries matching `query`.
     pub async fn wait_for(&self, token: &str, query: &str, n: usize) -> Vec<Value> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        self.wait_for_within(token, query, n, 15).await
+    }
+
+    /// Waits up to `seconds` until the audit log holds `n` entries matching `query`.
+    pub async fn wait_for_within(
+        &self,
+        token: &str,
+        query: &str,
+        n: usize,
+        seconds: u64,
+    ) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
         loop {
             let items = self.audit_logs(token, query).await["items"]
                 .as_array()
