@@ -9,9 +9,11 @@ pub mod outbox;
 pub mod rabbit;
 pub mod relay;
 pub mod settings;
+pub mod unit;
 
 pub use bus::{BusError, InProcessBus, Publisher, Sink};
 pub use envelope::{Event, Notification};
 pub use rabbit::{RabbitPublisher, Topology};
 pub use relay::Relay;
 pub use settings::BusSettings;
+pub use unit::UnitOfWork;

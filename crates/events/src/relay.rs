@@ -32,6 +32,11 @@ impl Relay {
         }
     }
 
+    /// The service whose outbox this relay publishes.
+    pub fn source(&self) -> &'static str {
+        self.source
+    }
+
     /// Call after committing a transaction that wrote to the outbox: publishes at once
     /// instead of at the next poll.
     pub fn wake(&self) {

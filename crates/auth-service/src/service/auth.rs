@@ -10,8 +10,7 @@ use crate::store::sessions::{self, NewSession};
 use crate::store::tokens::{RotateOutcome, Rotation};
 use crate::store::users;
 use auth_types::{CompanyId, PagePermissions, Principal, Role, UserId};
-use events::{Event, outbox};
-use sea_orm::TransactionTrait;
+use events::{Event, UnitOfWork};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use std::time::Duration;
@@ -86,8 +85,7 @@ pub async fn login(
                     .actor(u.id)
                     .resource("user", u.id);
             }
-            outbox::record(&state.db, &event).await?;
-            state.relay.wake();
+            UnitOfWork::record_alone(&state.db, &state.relay, &event).await?;
             return Err(AuthError::InvalidCredentials);
         }
     };
@@ -110,9 +108,9 @@ pub async fn login(
         .tokens
         .begin_family(session, pair.refresh.jti, state.issuer.refresh_ttl())
         .await?;
-    let txn = state.db.begin().await?;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     sessions::insert(
-        &txn,
+        &*txn,
         NewSession {
             id: session,
             user: user_id,
@@ -128,9 +126,8 @@ pub async fn login(
         .actor(user_id)
         .resource("user", user_id)
         .details(json!({"session_id": session, "ip_address": client.ip_address, "user_agent": client.user_agent}));
-    outbox::record(&txn, &event).await?;
+    txn.record(&event).await?;
     txn.commit().await?;
-    state.relay.wake();
     metrics::counter!("auth_logins_total", "outcome" => "success").increment(1);
     tracing::info!("login succeeded");
     Ok(pair)
@@ -169,29 +166,27 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<IssuedPair, AuthEr
         .await?;
     match outcome {
         RotateOutcome::Rotated => {
-            let txn = state.db.begin().await?;
-            sessions::touch(&txn, claims.fam, expiry(pair.refresh.exp)?).await?;
+            let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
+            sessions::touch(&*txn, claims.fam, expiry(pair.refresh.exp)?).await?;
             let event = Event::new(SOURCE, "TOKEN_REFRESHED")
                 .company(claims.company_id)
                 .actor(claims.sub)
                 .resource("session", claims.fam);
-            outbox::record(&txn, &event).await?;
+            txn.record(&event).await?;
             txn.commit().await?;
-            state.relay.wake();
             metrics::counter!("auth_refreshes_total", "outcome" => "success").increment(1);
             Ok(pair)
         }
         RotateOutcome::ReuseDetected => {
-            let txn = state.db.begin().await?;
-            sessions::revoke(&txn, claims.fam, "refresh_token_reuse").await?;
+            let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
+            sessions::revoke(&*txn, claims.fam, "refresh_token_reuse").await?;
             let event = Event::new(SOURCE, "TOKEN_REUSE_DETECTED")
                 .company(claims.company_id)
                 .actor(claims.sub)
                 .resource("session", claims.fam)
                 .details(json!({"token_id": claims.jti}));
-            outbox::record(&txn, &event).await?;
+            txn.record(&event).await?;
             txn.commit().await?;
-            state.relay.wake();
             metrics::counter!("auth_refresh_reuse_detected_total").increment(1);
             tracing::warn!(session_id = %claims.fam, "refresh token reuse detected; session family revoked");
             Err(refused("reuse_detected"))
@@ -214,17 +209,16 @@ pub async fn logout(state: &AppState, principal: &Principal) -> Result<(), AuthE
         .tokens
         .deny_access_token(principal.token_id, Duration::from_secs(remaining))
         .await?;
-    let txn = state.db.begin().await?;
-    sessions::revoke(&txn, principal.session_id, "logout").await?;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
+    sessions::revoke(&*txn, principal.session_id, "logout").await?;
     // As the TRD records it (§11.1): the user signed out; the session in the details.
     let event = Event::new(SOURCE, "LOGOUT")
         .company(principal.company_id)
         .actor(principal.user_id)
         .resource("user", principal.user_id)
         .details(serde_json::json!({ "session_id": principal.session_id }));
-    outbox::record(&txn, &event).await?;
+    txn.record(&event).await?;
     txn.commit().await?;
-    state.relay.wake();
     metrics::counter!("auth_logouts_total").increment(1);
     tracing::info!("logged out");
     Ok(())

@@ -6,8 +6,8 @@ use crate::entities::user;
 use crate::error::AuthError;
 use crate::store::{is_unique_violation, sessions, users};
 use auth_types::{CompanyId, Page, PagePermissions, Principal, Role, UserId};
-use events::{Event, outbox};
-use sea_orm::{IntoActiveModel, Set, TransactionTrait};
+use events::{Event, UnitOfWork};
+use sea_orm::{IntoActiveModel, Set};
 use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::json;
@@ -116,9 +116,9 @@ pub async fn create(
         .passwords
         .hash(SecretString::from(new.password))
         .await?;
-    let txn = state.db.begin().await?;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     let created = users::insert(
-        &txn,
+        &*txn,
         users::InsertUser {
             company: principal.company_id,
             email: &new.email,
@@ -141,9 +141,8 @@ pub async fn create(
         .actor(principal.user_id)
         .resource("user", created.id)
         .details(json!({"email": created.email, "role": created.role}));
-    outbox::record(&txn, &event).await?;
+    txn.record(&event).await?;
     txn.commit().await?;
-    state.relay.wake();
     created.try_into()
 }
 
@@ -169,11 +168,11 @@ pub async fn update(
         None => None,
     };
 
-    let txn = state.db.begin().await?;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     // Decide on the row as it is now, under the company's admin lock, not as it was read
     // before hashing: a concurrent change may have demoted or deactivated someone.
-    users::lock_company_admins(&txn, principal.company_id).await?;
-    let current = users::find_in_company(&txn, principal.company_id, id)
+    users::lock_company_admins(&*txn, principal.company_id).await?;
+    let current = users::find_in_company(&*txn, principal.company_id, id)
         .await?
         .ok_or(AuthError::NotFound("User"))?;
     let was_admin = current.role == Role::Admin.as_str();
@@ -181,7 +180,7 @@ pub async fn update(
     let deactivating = change.is_active == Some(false) && current.is_active;
     let demoting = was_admin && change.role.is_some_and(|r| r != Role::Admin);
     if (deactivating || demoting) && current.is_active {
-        ensure_another_managing_admin(&txn, principal.company_id, id).await?;
+        ensure_another_managing_admin(&*txn, principal.company_id, id).await?;
     }
     let changed = json!({
         "email": change.email.as_ref().map(|e| e.as_str()),
@@ -211,7 +210,7 @@ pub async fn update(
         model.password_hash = Set(hash);
     }
     model.updated_at = Set(OffsetDateTime::now_utc());
-    let updated = users::update(&txn, model).await.map_err(|e| {
+    let updated = users::update(&*txn, model).await.map_err(|e| {
         if is_unique_violation(&e) {
             AuthError::Conflict(EMAIL_TAKEN.into())
         } else {
@@ -225,7 +224,7 @@ pub async fn update(
         } else {
             "password_changed"
         };
-        sessions::revoke_all_of_user(&txn, id, reason).await?
+        sessions::revoke_all_of_user(&*txn, id, reason).await?
     } else {
         Vec::new()
     };
@@ -239,9 +238,8 @@ pub async fn update(
         .actor(principal.user_id)
         .resource("user", id)
         .details(without_nulls(changed));
-    outbox::record(&txn, &event).await?;
+    txn.record(&event).await?;
     txn.commit().await?;
-    state.relay.wake();
     for family in revoked {
         state
             .tokens
@@ -299,25 +297,24 @@ pub async fn set_permissions(
         .iter()
         .map(|(page, access)| (page.to_string(), json!(access)))
         .collect();
-    let txn = state.db.begin().await?;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     if target.role == Role::Admin.as_str()
         && target.is_active
         && changes.get(&Page::UserManagement) == Some(&Some(false))
     {
-        users::lock_company_admins(&txn, principal.company_id).await?;
-        ensure_another_managing_admin(&txn, principal.company_id, id).await?;
+        users::lock_company_admins(&*txn, principal.company_id).await?;
+        ensure_another_managing_admin(&*txn, principal.company_id, id).await?;
     }
     for (page, access) in changes {
-        users::set_override(&txn, id, page, access).await?;
+        users::set_override(&*txn, id, page, access).await?;
     }
     let event = Event::new(SOURCE, "PERMISSION_CHANGED")
         .company(principal.company_id)
         .actor(principal.user_id)
         .resource("user", id)
         .details(json!({ "pages": details }));
-    outbox::record(&txn, &event).await?;
+    txn.record(&event).await?;
     txn.commit().await?;
-    state.relay.wake();
     permissions(state, principal, id).await
 }
 

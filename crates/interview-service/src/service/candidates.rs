@@ -7,8 +7,7 @@ use crate::entities::candidate;
 use crate::error::InterviewError;
 use crate::store::candidates::{self as store, CandidateFilter};
 use auth_types::Principal;
-use events::{Event, outbox};
-use sea_orm::TransactionTrait;
+use events::{Event, UnitOfWork};
 use sea_orm::{IntoActiveModel, Set};
 use serde::Serialize;
 use serde_json::json;
@@ -60,10 +59,10 @@ pub async fn create(
     caller: &Principal,
     new: NewCandidate,
 ) -> Result<CandidateView, InterviewError> {
-    let txn = state.db.begin().await?;
-    let created = store::insert(&txn, caller.company_id, caller.user_id, new).await?;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
+    let created = store::insert(&*txn, caller.company_id, caller.user_id, new).await?;
     record(
-        &txn,
+        &mut txn,
         caller,
         "CANDIDATE_CREATED",
         created.id,
@@ -71,12 +70,11 @@ pub async fn create(
     )
     .await?;
     txn.commit().await?;
-    state.relay.wake();
     created.try_into()
 }
 
 async fn record(
-    txn: &impl sea_orm::ConnectionTrait,
+    txn: &mut UnitOfWork,
     caller: &Principal,
     kind: &str,
     id: Uuid,
@@ -87,7 +85,7 @@ async fn record(
         .actor(caller.user_id)
         .resource("candidate", id)
         .details(details);
-    Ok(outbox::record(txn, &event).await?)
+    Ok(txn.record(&event).await?)
 }
 
 pub async fn list(
@@ -147,10 +145,10 @@ pub async fn update(
         model.status = Set(v.as_str().to_owned());
     }
     model.updated_at = Set(OffsetDateTime::now_utc());
-    let txn = state.db.begin().await?;
-    let saved = store::save(&txn, model).await?;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
+    let saved = store::save(&*txn, model).await?;
     record(
-        &txn,
+        &mut txn,
         caller,
         "CANDIDATE_UPDATED",
         id,
@@ -158,17 +156,15 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
-    state.relay.wake();
     saved.try_into()
 }
 
 pub async fn delete(state: &AppState, caller: &Principal, id: Uuid) -> Result<(), InterviewError> {
-    let txn = state.db.begin().await?;
-    if !store::soft_delete(&txn, caller.company_id, id).await? {
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
+    if !store::soft_delete(&*txn, caller.company_id, id).await? {
         return Err(NOT_FOUND);
     }
-    record(&txn, caller, "CANDIDATE_DELETED", id, json!({})).await?;
+    record(&mut txn, caller, "CANDIDATE_DELETED", id, json!({})).await?;
     txn.commit().await?;
-    state.relay.wake();
     Ok(())
 }

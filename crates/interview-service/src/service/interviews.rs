@@ -12,10 +12,10 @@ use crate::error::InterviewError;
 use crate::store::candidates;
 use crate::store::interviews::{self as store, InterviewFilter};
 use auth_types::{CompanyId, Principal, UserId};
-use events::{Event, Notification, outbox};
+use events::{Event, Notification, UnitOfWork};
 use platform_proto::auth::v1::UserSummary;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
@@ -154,9 +154,9 @@ pub async fn create(
     }
     interviewers(state, company, &new.interviewer_ids).await?;
     let end = ends_at(new.scheduled_at, new.duration_minutes);
-    let txn = state.db.begin().await?;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     if let Some((user, other)) = first_clash(
-        &txn,
+        &*txn,
         company,
         &new.interviewer_ids,
         new.scheduled_at,
@@ -168,9 +168,9 @@ pub async fn create(
         drop(txn);
         return Err(clash(state, company, user, &other).await);
     }
-    let created = store::insert(&txn, company, caller.user_id, &new).await?;
+    let created = store::insert(&*txn, company, caller.user_id, &new).await?;
     announce(
-        &txn,
+        &mut txn,
         caller,
         &created,
         &new.interviewer_ids,
@@ -179,7 +179,6 @@ pub async fn create(
     )
     .await?;
     txn.commit().await?;
-    state.relay.wake();
     view(created, new.interviewer_ids)
 }
 
@@ -254,13 +253,13 @@ pub async fn update(
         interviewers(state, company, ids).await?;
     }
 
-    let txn = state.db.begin().await?;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     let rebooks = change.interviewer_ids.is_some()
         || change.scheduled_at.is_some()
         || change.duration_minutes.is_some();
     if rebooks
         && let Some((user, other)) =
-            first_clash(&txn, company, &people_ids, start, end, Some(id)).await?
+            first_clash(&*txn, company, &people_ids, start, end, Some(id)).await?
     {
         drop(txn);
         return Err(clash(state, company, user, &other).await);
@@ -283,7 +282,7 @@ pub async fn update(
     model.ends_at = Set(end);
     model.duration_minutes = Set(i32::try_from(minutes).unwrap_or(i32::MAX));
     model.updated_at = Set(OffsetDateTime::now_utc());
-    let Some(saved) = store::update_scheduled(&txn, company, id, model, moves).await? else {
+    let Some(saved) = store::update_scheduled(&*txn, company, id, model, moves).await? else {
         drop(txn);
         return Err(InterviewError::Conflict(
             "Only a scheduled interview can be changed; this one was just started, \
@@ -292,11 +291,11 @@ pub async fn update(
         ));
     };
     if let Some(ids) = &change.interviewer_ids {
-        store::replace_participants(&txn, company, id, ids).await?;
+        store::replace_participants(&*txn, company, id, ids).await?;
     }
     let notice = moves.then_some("moved");
     announce(
-        &txn,
+        &mut txn,
         caller,
         &saved,
         &people_ids,
@@ -305,7 +304,6 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
-    state.relay.wake();
     view(saved, people_ids)
 }
 
@@ -333,12 +331,12 @@ pub async fn act(
             Expr::col(interview::Column::Sequence).add(1),
         );
     }
-    let txn = state.db.begin().await?;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     let result = update
         .filter(interview::Column::Id.eq(id))
         .filter(interview::Column::CompanyId.eq(Uuid::from(company)))
         .filter(interview::Column::Status.eq(from.as_str()))
-        .exec(&txn)
+        .exec(&*txn)
         .await?;
     if result.rows_affected == 0 {
         drop(txn);
@@ -353,9 +351,8 @@ pub async fn act(
     }
     let kind = format!("INTERVIEW_{}", to.as_str().to_ascii_uppercase());
     let notice = (to == InterviewStatus::Cancelled).then_some("cancelled");
-    announce(&txn, caller, &current, &people, &kind, notice).await?;
+    announce(&mut txn, caller, &current, &people, &kind, notice).await?;
     txn.commit().await?;
-    state.relay.wake();
     let (saved, _) = load(state, company, id).await?;
     view(saved, people)
 }
@@ -363,7 +360,7 @@ pub async fn act(
 /// Records the event, and tells each interviewer when `notice` says what happened
 /// (scheduled, moved or cancelled).
 async fn announce(
-    txn: &impl sea_orm::ConnectionTrait,
+    txn: &mut UnitOfWork,
     caller: &Principal,
     i: &interview::Model,
     interviewers: &[Uuid],
@@ -380,7 +377,7 @@ async fn announce(
             "scheduled_at": i.scheduled_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
             "duration_minutes": i.duration_minutes,
         }));
-    outbox::record(txn, &event).await?;
+    txn.record(&event).await?;
     let Some(what) = notice else { return Ok(()) };
     let when = hhmm(i.scheduled_at);
     for user in interviewers {
@@ -396,7 +393,7 @@ async fn announce(
         )
         .resource("interview", i.id)
         .concerning(i.id, i.candidate_id);
-        outbox::notify(txn, SOURCE, &n).await?;
+        txn.notify(&n).await?;
     }
     Ok(())
 }

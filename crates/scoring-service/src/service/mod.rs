@@ -24,7 +24,7 @@ pub const SOURCE: &str = "scoring";
 
 /// One event of a scoring resource, written in the caller's transaction.
 pub async fn record(
-    txn: &impl sea_orm::ConnectionTrait,
+    txn: &mut events::UnitOfWork,
     caller: &auth_types::Principal,
     kind: &str,
     resource: (&str, uuid::Uuid),
@@ -35,5 +35,5 @@ pub async fn record(
         .actor(caller.user_id)
         .resource(resource.0, resource.1)
         .details(details);
-    events::outbox::record(txn, &event).await
+    txn.record(&event).await
 }

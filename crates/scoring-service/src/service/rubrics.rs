@@ -6,7 +6,8 @@ use crate::entities::rubric;
 use crate::error::ScoringError;
 use crate::store::{self, rubrics as repo};
 use auth_types::{Principal, Role};
-use sea_orm::{IntoActiveModel, Set, TransactionTrait};
+use events::UnitOfWork;
+use sea_orm::{IntoActiveModel, Set};
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -64,9 +65,9 @@ pub async fn create(
     new: NewRubric,
 ) -> Result<RubricView, ScoringError> {
     may_edit(caller)?;
-    let txn = state.db.begin().await?;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     let r = repo::insert(
-        &txn,
+        &*txn,
         caller.company_id,
         caller.user_id,
         &new.name,
@@ -75,7 +76,7 @@ pub async fn create(
     )
     .await?;
     super::record(
-        &txn,
+        &mut txn,
         caller,
         "RUBRIC_CREATED",
         ("rubric", r.id),
@@ -83,7 +84,6 @@ pub async fn create(
     )
     .await?;
     txn.commit().await?;
-    state.relay.wake();
     Ok(view(r, 1, new.criteria))
 }
 
@@ -134,9 +134,9 @@ pub async fn update(
     let current_criteria = criteria_of(state, &current, current.current_version).await?;
     let new_criteria = change.criteria.filter(|c| *c != current_criteria);
     let version = current.current_version + i32::from(new_criteria.is_some());
-    let txn = state.db.begin().await?;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     if let Some(criteria) = &new_criteria {
-        repo::add_version(&txn, id, version, criteria)
+        repo::add_version(&*txn, id, version, criteria)
             .await
             .map_err(|e| {
                 if store::is_unique_violation(&e) {
@@ -157,9 +157,9 @@ pub async fn update(
     }
     model.current_version = Set(version);
     model.updated_at = Set(OffsetDateTime::now_utc());
-    let saved = repo::save(&txn, model).await?;
+    let saved = repo::save(&*txn, model).await?;
     super::record(
-        &txn,
+        &mut txn,
         caller,
         "RUBRIC_UPDATED",
         ("rubric", id),
@@ -167,7 +167,6 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
-    state.relay.wake();
     Ok(view(
         saved,
         version,

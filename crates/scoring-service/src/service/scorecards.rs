@@ -1,16 +1,15 @@
 //! Scorecards (page `interviews`): one per evaluator per interview, immutable once
 //! submitted; an amendment is the next revision and the old one stays.
 
-use super::{AppState, SOURCE};
+use super::AppState;
 use crate::domain::scorecard::{self, AmendScorecard, Recommendation, SubmitScorecard};
 use crate::entities::scorecard as entity;
 use crate::error::ScoringError;
 use crate::store::scorecards::{self as repo, NewRevision};
 use crate::store::{self, rubrics};
 use auth_types::{Principal, Role};
-use events::Notification;
+use events::{Notification, UnitOfWork};
 use platform_proto::interview::v1::Interview;
-use sea_orm::TransactionTrait;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -127,9 +126,9 @@ pub async fn submit(
             existing.id
         )));
     }
-    let txn = state.db.begin().await?;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     let saved = repo::insert(
-        &txn,
+        &*txn,
         NewRevision {
             company,
             interview_id,
@@ -146,7 +145,7 @@ pub async fn submit(
     .map_err(duplicate)?;
     let details = json!({"interview_id": interview_id, "recommendation": saved.recommendation, "revision": 1});
     super::record(
-        &txn,
+        &mut txn,
         caller,
         "SCORECARD_SUBMITTED",
         ("scorecard", saved.id),
@@ -167,10 +166,9 @@ pub async fn submit(
         )
         .resource("scorecard", saved.id)
         .concerning(interview_id, saved.candidate_id);
-        events::outbox::notify(&txn, SOURCE, &n).await?;
+        txn.notify(&n).await?;
     }
     txn.commit().await?;
-    state.relay.wake();
     view(saved)
 }
 
@@ -204,9 +202,9 @@ pub async fn amend(
     let rubric_id = req.rubric_id.unwrap_or(previous.rubric_id);
     let (version, criteria) = current_rubric(state, caller, rubric_id).await?;
     let scores = scorecard::validate(&criteria, req.ratings, req.recommendation, req.notes)?;
-    let txn = state.db.begin().await?;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     let saved = repo::insert(
-        &txn,
+        &*txn,
         NewRevision {
             company,
             interview_id: previous.interview_id,
@@ -229,7 +227,7 @@ pub async fn amend(
     })?;
     let details = json!({"interview_id": saved.interview_id, "amends": previous.id, "revision": saved.revision});
     super::record(
-        &txn,
+        &mut txn,
         caller,
         "SCORECARD_AMENDED",
         ("scorecard", saved.id),
@@ -237,7 +235,6 @@ pub async fn amend(
     )
     .await?;
     txn.commit().await?;
-    state.relay.wake();
     view(saved)
 }
 

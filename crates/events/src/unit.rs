@@ -1,0 +1,68 @@
+//! One unit of work for a change with events: the change, its outbox rows and the relay's
+//! wake-up go together, so no call site can forget the wake or record outside the
+//! transaction.
+
+use crate::envelope::{Event, Notification};
+use crate::{Relay, outbox};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use std::ops::Deref;
+
+/// A database transaction that records events. Dereferences to the transaction, so the
+/// stores take `&*work` (or `&work` where a `&DatabaseTransaction` is asked for).
+pub struct UnitOfWork {
+    txn: DatabaseTransaction,
+    relay: Relay,
+    recorded: bool,
+}
+
+impl UnitOfWork {
+    pub async fn begin(db: &DatabaseConnection, relay: &Relay) -> Result<Self, DbErr> {
+        Ok(Self {
+            txn: db.begin().await?,
+            relay: relay.clone(),
+            recorded: false,
+        })
+    }
+
+    /// An event that changes nothing else (a failed sign-in): recorded and published.
+    pub async fn record_alone(
+        db: &DatabaseConnection,
+        relay: &Relay,
+        event: &Event,
+    ) -> Result<(), DbErr> {
+        outbox::record(db, event).await?;
+        relay.wake();
+        Ok(())
+    }
+
+    /// Records an event in this transaction's outbox.
+    pub async fn record(&mut self, event: &Event) -> Result<(), DbErr> {
+        outbox::record(&self.txn, event).await?;
+        self.recorded = true;
+        Ok(())
+    }
+
+    /// Records a notification in this transaction's outbox, as the relay's source.
+    pub async fn notify(&mut self, notification: &Notification) -> Result<(), DbErr> {
+        outbox::notify(&self.txn, self.relay.source(), notification).await?;
+        self.recorded = true;
+        Ok(())
+    }
+
+    /// Commits the change with its events, then wakes the relay to publish them at once.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await?;
+        if self.recorded {
+            self.relay.wake();
+        }
+        Ok(())
+    }
+}
+
+impl Deref for UnitOfWork {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
