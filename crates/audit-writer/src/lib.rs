@@ -2,6 +2,7 @@
 //! users' notifications, and serves the audit search and the notifications (:8003).
 
 pub mod consumer;
+pub mod error;
 pub mod routes;
 pub mod settings;
 pub mod startup;

@@ -1,52 +1,19 @@
 //! HTTP: audit search (admins, their company only) and the caller's notifications.
 
+use crate::error::ApiError;
 use crate::store::{audit, notifications};
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpResponse, web};
 use auth_types::{Caller, Role};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 use service_runtime::extract::Query;
-use service_runtime::http::{database_error, detail};
 use time::OffsetDateTime;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 pub const MAX_LIMIT: u64 = 200;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("Only admins can read the audit log")]
-    NotAdmin,
-    #[error("Notification not found")]
-    NotFound,
-    #[error("Invalid cursor")]
-    BadCursor,
-    #[error("database: {0}")]
-    Db(#[from] sea_orm::DbErr),
-}
-
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            Self::NotAdmin => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::BadCursor => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Db(e) => database_error(e).status(),
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::Db(e) => database_error(e),
-            Self::NotAdmin | Self::NotFound | Self::BadCursor => {
-                detail(self.status_code(), self.to_string())
-            }
-        }
-    }
-}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -86,12 +53,13 @@ fn encode_cursor(at: OffsetDateTime, id: Uuid) -> String {
 fn decode_cursor(raw: &str) -> Result<(OffsetDateTime, Uuid), ApiError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(raw)
-        .map_err(|_| ApiError::BadCursor)?;
-    let text = String::from_utf8(bytes).map_err(|_| ApiError::BadCursor)?;
-    let (nanos, id) = text.split_once(':').ok_or(ApiError::BadCursor)?;
-    let nanos: i128 = nanos.parse().map_err(|_| ApiError::BadCursor)?;
-    let at = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| ApiError::BadCursor)?;
-    Ok((at, id.parse().map_err(|_| ApiError::BadCursor)?))
+        .map_err(|_| ApiError::bad_cursor())?;
+    let text = String::from_utf8(bytes).map_err(|_| ApiError::bad_cursor())?;
+    let (nanos, id) = text.split_once(':').ok_or_else(ApiError::bad_cursor)?;
+    let nanos: i128 = nanos.parse().map_err(|_| ApiError::bad_cursor())?;
+    let at =
+        OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| ApiError::bad_cursor())?;
+    Ok((at, id.parse().map_err(|_| ApiError::bad_cursor())?))
 }
 
 #[utoipa::path(get, path = "/api/v1/audit-logs", tag = "audit", params(SearchQuery), security(("bearer" = [])),
@@ -102,7 +70,7 @@ pub async fn search(
     query: Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
     if caller.0.role != Role::Admin {
-        return Err(ApiError::NotAdmin);
+        return Err(ApiError::not_admin());
     }
     let q = query.into_inner();
     let limit = q.limit.unwrap_or(50).clamp(1, MAX_LIMIT);
@@ -168,6 +136,6 @@ pub async fn read(
 ) -> Result<HttpResponse, ApiError> {
     let n = notifications::mark_read(db.get_ref(), caller.0.user_id.into(), *id)
         .await?
-        .ok_or(ApiError::NotFound)?;
+        .ok_or_else(ApiError::notification_not_found)?;
     Ok(HttpResponse::Ok().json(n))
 }

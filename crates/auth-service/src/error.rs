@@ -1,10 +1,12 @@
-//! The auth service's one error type, mapped to HTTP exactly once.
+//! The auth service's one error type: its own answers (credentials, tokens, rate limits)
+//! and the shared failures, which map to HTTP and gRPC in `service_runtime::error`.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use auth_types::AccessDenied;
-use service_runtime::http::{FieldError, detail, internal_error, unavailable, validation_failed};
+use service_runtime::error::Failure;
+use service_runtime::http::{FieldError, detail};
 
 use crate::domain::password::HashError;
 use crate::domain::tokens::TokenError;
@@ -20,79 +22,73 @@ pub enum AuthError {
     MissingToken,
     #[error("Invalid token")]
     InvalidToken,
-    #[error(transparent)]
-    Forbidden(#[from] AccessDenied),
-    #[error("{0}")]
-    ForbiddenAction(&'static str),
     #[error("Too many login attempts; try again in {0} seconds")]
     RateLimited(u64),
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("{0}")]
-    Conflict(String),
     #[error("{0}")]
     BadRequest(String),
-    #[error("Validation failed")]
-    Validation(Vec<FieldError>),
-    /// A dependency did not answer; the client may retry.
-    #[error("{dependency} is unavailable: {cause}")]
-    Unavailable {
-        dependency: &'static str,
-        cause: String,
-    },
-    /// The request itself was refused at the edge (not JSON, malformed, unstorable text).
     #[error(transparent)]
-    Rejected(#[from] service_runtime::extract::Rejection),
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
+    Failure(#[from] Failure),
 }
 
 impl AuthError {
+    pub fn not_found(what: &'static str) -> Self {
+        Failure::NotFound(what).into()
+    }
+
+    pub fn forbidden(why: impl Into<String>) -> Self {
+        Failure::Forbidden(why.into()).into()
+    }
+
+    pub fn conflict(why: impl Into<String>) -> Self {
+        Failure::Conflict(why.into()).into()
+    }
+
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::Validation(vec![FieldError::new(field, message)])
+        Failure::invalid(field, message).into()
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        Failure::Validation(errors).into()
+    }
+
+    pub fn unexpected(cause: anyhow::Error) -> Self {
+        Failure::Unexpected(cause).into()
+    }
+}
+
+impl From<AccessDenied> for AuthError {
+    fn from(e: AccessDenied) -> Self {
+        Self::forbidden(e.to_string())
     }
 }
 
 impl From<StoreError> for AuthError {
     fn from(e: StoreError) -> Self {
-        Self::Unavailable {
-            dependency: "token store",
-            cause: e.0,
-        }
+        Failure::unavailable("token store", e.0).into()
     }
 }
 
 impl From<sea_orm::DbErr> for AuthError {
     fn from(e: sea_orm::DbErr) -> Self {
-        use service_runtime::db::{DbFailure, classify};
-        match classify(&e) {
-            DbFailure::Unavailable => Self::Unavailable {
-                dependency: "database",
-                cause: e.to_string(),
-            },
-            DbFailure::Conflict => {
-                tracing::info!(error = %e, "constraint refused a change");
-                Self::Conflict(
-                    "The change conflicts with the current data; reload and retry".into(),
-                )
-            }
-            DbFailure::InvalidValue => {
-                tracing::info!(error = %e, "database refused a value");
-                Self::Validation(vec![FieldError::new(
-                    "body",
-                    "holds a value that cannot be stored",
-                )])
-            }
-            DbFailure::Unexpected => {
-                Self::Unexpected(anyhow::Error::new(e).context("database error"))
-            }
-        }
+        Failure::from(e).into()
+    }
+}
+
+impl From<service_runtime::extract::Rejection> for AuthError {
+    fn from(e: service_runtime::extract::Rejection) -> Self {
+        Failure::from(e).into()
+    }
+}
+
+impl From<anyhow::Error> for AuthError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::unexpected(e)
     }
 }
 
 impl From<HashError> for AuthError {
     fn from(e: HashError) -> Self {
-        Self::Unexpected(anyhow::Error::new(e))
+        Self::unexpected(anyhow::Error::new(e))
     }
 }
 
@@ -100,7 +96,7 @@ impl From<TokenError> for AuthError {
     fn from(e: TokenError) -> Self {
         match e {
             TokenError::Invalid => Self::InvalidToken,
-            TokenError::Signing(cause) => Self::Unexpected(anyhow::Error::new(cause)),
+            TokenError::Signing(cause) => Self::unexpected(anyhow::Error::new(cause)),
         }
     }
 }
@@ -112,24 +108,15 @@ impl ResponseError for AuthError {
             | Self::InvalidRefreshToken
             | Self::MissingToken
             | Self::InvalidToken => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) | Self::ForbiddenAction(_) => StatusCode::FORBIDDEN,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Rejected(r) => r.status(),
-            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Failure(f) => f.status_code(),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::Validation(errors) => validation_failed(errors),
-            Self::Unavailable { dependency, cause } => unavailable(dependency, cause),
-            Self::Unexpected(e) => internal_error(e),
-            Self::Rejected(r) => r.error_response(),
+            Self::Failure(f) => f.error_response(),
             Self::RateLimited(seconds) => {
                 let mut res = detail(self.status_code(), self.to_string());
                 if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
@@ -143,13 +130,23 @@ impl ResponseError for AuthError {
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 res
             }
-            Self::InvalidCredentials
-            | Self::InvalidRefreshToken
-            | Self::Forbidden(_)
-            | Self::ForbiddenAction(_)
-            | Self::NotFound(_)
-            | Self::Conflict(_)
-            | Self::BadRequest(_) => detail(self.status_code(), self.to_string()),
+            Self::InvalidCredentials | Self::InvalidRefreshToken | Self::BadRequest(_) => {
+                detail(self.status_code(), self.to_string())
+            }
+        }
+    }
+}
+
+impl From<AuthError> for tonic::Status {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidCredentials
+            | AuthError::InvalidRefreshToken
+            | AuthError::MissingToken
+            | AuthError::InvalidToken => tonic::Status::unauthenticated(e.to_string()),
+            AuthError::RateLimited(_) => tonic::Status::resource_exhausted(e.to_string()),
+            AuthError::BadRequest(_) => tonic::Status::invalid_argument(e.to_string()),
+            AuthError::Failure(f) => f.into(),
         }
     }
 }

@@ -25,34 +25,6 @@ impl AuthGrpc {
     }
 }
 
-impl From<AuthError> for Status {
-    fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::InvalidCredentials
-            | AuthError::InvalidRefreshToken
-            | AuthError::MissingToken
-            | AuthError::InvalidToken => Status::unauthenticated(e.to_string()),
-            AuthError::Forbidden(_) | AuthError::ForbiddenAction(_) => {
-                Status::permission_denied(e.to_string())
-            }
-            AuthError::RateLimited(_) => Status::resource_exhausted(e.to_string()),
-            AuthError::NotFound(_) => Status::not_found(e.to_string()),
-            AuthError::Conflict(_) => Status::already_exists(e.to_string()),
-            AuthError::BadRequest(_) | AuthError::Validation(_) | AuthError::Rejected(_) => {
-                Status::invalid_argument(e.to_string())
-            }
-            AuthError::Unavailable { dependency, cause } => {
-                tracing::warn!(dependency, cause = %cause, "dependency unavailable");
-                Status::unavailable(format!("the {dependency} is not answering"))
-            }
-            AuthError::Unexpected(cause) => {
-                tracing::error!(error = ?cause, "unexpected error");
-                Status::internal("internal error")
-            }
-        }
-    }
-}
-
 fn uuid_arg(name: &str, raw: &str) -> Result<Uuid, Status> {
     raw.parse()
         .map_err(|_| Status::invalid_argument(format!("{name} is not a UUID")))

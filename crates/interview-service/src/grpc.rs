@@ -55,7 +55,7 @@ impl InterviewService for InterviewGrpc {
             .map_err(InterviewError::from)?
             .is_none()
         {
-            return Err(InterviewError::NotFound("Candidate").into());
+            return Err(InterviewError::not_found("Candidate").into());
         }
         let rows = store::of_candidate(db, company, candidate)
             .await

@@ -1,94 +1,85 @@
-//! The scoring service's one error type, mapped to HTTP exactly once.
+//! The scoring service's one error type: the shared failures, mapped to HTTP and gRPC in
+//! `service_runtime::error`.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
 use auth_types::IntrospectError;
-use service_runtime::http::{FieldError, detail, internal_error, unavailable, validation_failed};
+use service_runtime::error::Failure;
+use service_runtime::http::FieldError;
 
+/// The shared kinds of [`Failure`], which map to HTTP and gRPC in one place.
 #[derive(Debug, thiserror::Error)]
 pub enum ScoringError {
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("{0}")]
-    Forbidden(&'static str),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("Validation failed")]
-    Validation(Vec<FieldError>),
-    #[error("{dependency} is unavailable: {cause}")]
-    Unavailable {
-        dependency: &'static str,
-        cause: String,
-    },
     #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
+    Failure(#[from] Failure),
+}
+
+impl ScoringError {
+    pub fn not_found(what: &'static str) -> Self {
+        Failure::NotFound(what).into()
+    }
+
+    pub fn forbidden(why: impl Into<String>) -> Self {
+        Failure::Forbidden(why.into()).into()
+    }
+
+    pub fn conflict(why: impl Into<String>) -> Self {
+        Failure::Conflict(why.into()).into()
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Failure::invalid(field, message).into()
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        Failure::Validation(errors).into()
+    }
+
+    pub fn unavailable(dependency: &'static str, cause: impl Into<String>) -> Self {
+        Failure::unavailable(dependency, cause).into()
+    }
+
+    pub fn unexpected(cause: anyhow::Error) -> Self {
+        Failure::Unexpected(cause).into()
+    }
 }
 
 impl From<Vec<FieldError>> for ScoringError {
     fn from(errors: Vec<FieldError>) -> Self {
-        Self::Validation(errors)
+        Self::validation(errors)
     }
 }
 
 impl From<sea_orm::DbErr> for ScoringError {
     fn from(e: sea_orm::DbErr) -> Self {
-        use service_runtime::db::{DbFailure, classify};
-        match classify(&e) {
-            DbFailure::Unavailable => Self::Unavailable {
-                dependency: "database",
-                cause: e.to_string(),
-            },
-            DbFailure::Conflict => {
-                tracing::info!(error = %e, "constraint refused a change");
-                Self::Conflict(
-                    "The change conflicts with the current data; reload and retry".into(),
-                )
-            }
-            DbFailure::InvalidValue => {
-                tracing::info!(error = %e, "database refused a value");
-                Self::Validation(vec![FieldError::new(
-                    "body",
-                    "holds a value that cannot be stored",
-                )])
-            }
-            DbFailure::Unexpected => {
-                Self::Unexpected(anyhow::Error::new(e).context("database error"))
-            }
-        }
+        Failure::from(e).into()
+    }
+}
+
+impl From<anyhow::Error> for ScoringError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::unexpected(e)
     }
 }
 
 impl From<IntrospectError> for ScoringError {
     fn from(e: IntrospectError) -> Self {
         match e {
-            IntrospectError::Unavailable(cause) => Self::Unavailable {
-                dependency: "authentication service",
-                cause,
-            },
+            IntrospectError::Unavailable(cause) => {
+                Self::unavailable("authentication service", cause)
+            }
         }
     }
 }
 
-impl ResponseError for ScoringError {
-    fn status_code(&self) -> StatusCode {
+impl actix_web::ResponseError for ScoringError {
+    fn status_code(&self) -> actix_web::http::StatusCode {
         match self {
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Failure(f) => f.status_code(),
         }
     }
 
-    fn error_response(&self) -> HttpResponse {
+    fn error_response(&self) -> actix_web::HttpResponse {
         match self {
-            Self::Validation(errors) => validation_failed(errors),
-            Self::Unavailable { dependency, cause } => unavailable(dependency, cause),
-            Self::Unexpected(e) => internal_error(e),
-            Self::NotFound(_) | Self::Forbidden(_) | Self::Conflict(_) => {
-                detail(self.status_code(), self.to_string())
-            }
+            Self::Failure(f) => f.error_response(),
         }
     }
 }

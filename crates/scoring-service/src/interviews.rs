@@ -9,6 +9,7 @@ use platform_proto::interview::v1::{
 };
 use secrecy::SecretString;
 use service_runtime::config::ConfigError;
+use service_runtime::error::Failure;
 use service_runtime::grpc::PresentCredential;
 use std::time::Duration;
 use tonic::service::interceptor::InterceptedService;
@@ -22,13 +23,10 @@ pub struct InterviewClient {
 
 fn failed(status: tonic::Status, missing: &'static str) -> ScoringError {
     if status.code() == tonic::Code::NotFound {
-        return ScoringError::NotFound(missing);
+        return ScoringError::not_found(missing);
     }
     tracing::warn!(code = ?status.code(), message = status.message(), "interview service call failed");
-    ScoringError::Unavailable {
-        dependency: "interview service",
-        cause: status.message().to_owned(),
-    }
+    ScoringError::unavailable("interview service", status.message())
 }
 
 impl InterviewClient {
@@ -86,7 +84,7 @@ impl service_runtime::health::ReadinessCheck for InterviewCheck {
 
     async fn check(&self) -> Result<(), String> {
         match self.0.interview(CompanyId(Uuid::nil()), Uuid::nil()).await {
-            Ok(_) | Err(ScoringError::NotFound(_)) => Ok(()),
+            Ok(_) | Err(ScoringError::Failure(Failure::NotFound(_))) => Ok(()),
             Err(e) => Err(e.to_string()),
         }
     }

@@ -121,28 +121,3 @@ pub fn internal_error(cause: &anyhow::Error) -> HttpResponse {
     tracing::error!(error = ?cause, "unexpected error");
     detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
 }
-
-/// The response for a database error, classified as [`crate::db::classify`] says.
-pub fn database_error(e: &sea_orm::DbErr) -> HttpResponse {
-    use crate::db::{DbFailure, classify};
-    match classify(e) {
-        DbFailure::Unavailable => unavailable("database", &e.to_string()),
-        DbFailure::Conflict => {
-            tracing::info!(error = %e, "constraint refused a change");
-            detail(
-                StatusCode::CONFLICT,
-                "The change conflicts with the current data; reload and retry",
-            )
-        }
-        DbFailure::InvalidValue => {
-            tracing::info!(error = %e, "database refused a value");
-            detail(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "The request holds a value that cannot be stored",
-            )
-        }
-        DbFailure::Unexpected => {
-            internal_error(&anyhow::Error::msg(e.to_string()).context("database error"))
-        }
-    }
-}

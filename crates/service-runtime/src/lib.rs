@@ -4,6 +4,7 @@
 pub mod config;
 pub mod db;
 pub mod email;
+pub mod error;
 pub mod extract;
 pub mod grpc;
 pub mod headers;

@@ -95,7 +95,7 @@ impl CreateUserRequest {
                 department: department?,
             })
         })
-        .map_err(AuthError::Validation)
+        .map_err(AuthError::validation)
     }
 }
 
@@ -121,7 +121,7 @@ impl UpdateUserRequest {
                 is_active,
             })
         })
-        .map_err(AuthError::Validation)
+        .map_err(AuthError::validation)
     }
 }
 
@@ -138,7 +138,9 @@ mod tests {
             role: Role::Agent,
             department: None,
         };
-        let Err(AuthError::Validation(errors)) = req.validate() else {
+        let Err(AuthError::Failure(service_runtime::error::Failure::Validation(errors))) =
+            req.validate()
+        else {
             panic!("expected a validation error");
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();

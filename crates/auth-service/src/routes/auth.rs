@@ -139,7 +139,7 @@ pub async fn refresh(
             // origin it is cross-site request forgery.
             let allowed = req.app_data::<AllowedOrigins>();
             if !allowed.is_some_and(|a| a.permits(&req)) {
-                return Err(AuthError::ForbiddenAction(
+                return Err(AuthError::forbidden(
                     "Origin not allowed to refresh with the session cookie",
                 ));
             }

@@ -20,7 +20,7 @@ impl FromRequest for Authenticated {
         let token = bearer_token(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| {
-                AuthError::Unexpected(anyhow::anyhow!("application state missing"))
+                AuthError::unexpected(anyhow::anyhow!("application state missing"))
             })?;
             let token = token.ok_or(AuthError::MissingToken)?;
             let principal = auth::authenticate(&state, &token).await?;

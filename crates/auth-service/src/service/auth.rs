@@ -25,11 +25,11 @@ pub struct ClientInfo {
 
 fn parse_role(raw: &str) -> Result<Role, AuthError> {
     raw.parse()
-        .map_err(|e| AuthError::Unexpected(anyhow::Error::new(e).context("stored role")))
+        .map_err(|e| AuthError::unexpected(anyhow::Error::new(e).context("stored role")))
 }
 
 fn expiry(unix: i64) -> Result<OffsetDateTime, AuthError> {
-    OffsetDateTime::from_unix_timestamp(unix).map_err(|e| AuthError::Unexpected(e.into()))
+    OffsetDateTime::from_unix_timestamp(unix).map_err(|e| AuthError::unexpected(e.into()))
 }
 
 #[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty))]

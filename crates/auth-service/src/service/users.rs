@@ -40,7 +40,7 @@ impl TryFrom<user::Model> for UserView {
             role: u
                 .role
                 .parse()
-                .map_err(|e| AuthError::Unexpected(anyhow::Error::new(e).context("stored role")))?,
+                .map_err(|e| AuthError::unexpected(anyhow::Error::new(e).context("stored role")))?,
             id: u.id,
             company_id: u.company_id,
             email: u.email,
@@ -63,7 +63,7 @@ fn manage(principal: &Principal) -> Result<(), AuthError> {
 /// on user management cannot become a path to full control.
 fn guard_admin(principal: &Principal, involves_admin: bool) -> Result<(), AuthError> {
     if involves_admin && principal.role != Role::Admin {
-        return Err(AuthError::ForbiddenAction(
+        return Err(AuthError::forbidden(
             "Only admins can manage admin accounts",
         ));
     }
@@ -73,7 +73,7 @@ fn guard_admin(principal: &Principal, involves_admin: bool) -> Result<(), AuthEr
 async fn load(state: &AppState, company: CompanyId, id: UserId) -> Result<user::Model, AuthError> {
     users::find_in_company(&state.db, company, id)
         .await?
-        .ok_or(AuthError::NotFound("User"))
+        .ok_or(AuthError::not_found("User"))
 }
 
 pub async fn me(state: &AppState, principal: &Principal) -> Result<UserView, AuthError> {
@@ -131,7 +131,7 @@ pub async fn create(
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
-            AuthError::Conflict(EMAIL_TAKEN.into())
+            AuthError::conflict(EMAIL_TAKEN)
         } else {
             e.into()
         }
@@ -159,8 +159,8 @@ pub async fn update(
         before.role == Role::Admin.as_str() || change.role == Some(Role::Admin),
     )?;
     if change.is_active == Some(false) && before.is_active && id == principal.user_id {
-        return Err(AuthError::Conflict(
-            "You cannot deactivate your own account".into(),
+        return Err(AuthError::conflict(
+            "You cannot deactivate your own account",
         ));
     }
     let password_hash = match change.password {
@@ -174,7 +174,7 @@ pub async fn update(
     users::lock_company_admins(&*txn, principal.company_id).await?;
     let current = users::find_in_company(&*txn, principal.company_id, id)
         .await?
-        .ok_or(AuthError::NotFound("User"))?;
+        .ok_or(AuthError::not_found("User"))?;
     let was_admin = current.role == Role::Admin.as_str();
     guard_admin(principal, was_admin || change.role == Some(Role::Admin))?;
     let deactivating = change.is_active == Some(false) && current.is_active;
@@ -212,7 +212,7 @@ pub async fn update(
     model.updated_at = Set(OffsetDateTime::now_utc());
     let updated = users::update(&*txn, model).await.map_err(|e| {
         if is_unique_violation(&e) {
-            AuthError::Conflict(EMAIL_TAKEN.into())
+            AuthError::conflict(EMAIL_TAKEN)
         } else {
             e.into()
         }
@@ -270,7 +270,7 @@ pub async fn permissions(
     let role: Role = user
         .role
         .parse()
-        .map_err(|e| AuthError::Unexpected(anyhow::Error::new(e).context("stored role")))?;
+        .map_err(|e| AuthError::unexpected(anyhow::Error::new(e).context("stored role")))?;
     Ok(PagePermissions::effective(
         role,
         users::overrides(&state.db, id).await?,
@@ -289,8 +289,8 @@ pub async fn set_permissions(
     let target = load(state, principal.company_id, id).await?;
     guard_admin(principal, target.role == Role::Admin.as_str())?;
     if id == principal.user_id && changes.get(&Page::UserManagement) == Some(&Some(false)) {
-        return Err(AuthError::Conflict(
-            "You cannot remove your own access to user management".into(),
+        return Err(AuthError::conflict(
+            "You cannot remove your own access to user management",
         ));
     }
     let details: serde_json::Map<String, serde_json::Value> = changes
@@ -335,7 +335,7 @@ pub fn parse_permission_changes(
     if errors.is_empty() {
         Ok(changes)
     } else {
-        Err(AuthError::Validation(errors))
+        Err(AuthError::validation(errors))
     }
 }
 
@@ -347,8 +347,8 @@ async fn ensure_another_managing_admin(
     user: UserId,
 ) -> Result<(), AuthError> {
     if users::count_managing_admins(txn, company, user).await? == 0 {
-        return Err(AuthError::Conflict(
-            "A company needs at least one active admin".into(),
+        return Err(AuthError::conflict(
+            "A company needs at least one active admin",
         ));
     }
     Ok(())

@@ -52,7 +52,9 @@ impl TryFrom<candidate::Model> for CandidateView {
     }
 }
 
-const NOT_FOUND: InterviewError = InterviewError::NotFound("Candidate");
+fn not_found() -> InterviewError {
+    InterviewError::not_found("Candidate")
+}
 
 pub async fn create(
     state: &AppState,
@@ -109,7 +111,7 @@ pub async fn get(
 ) -> Result<CandidateView, InterviewError> {
     store::find(&state.db, caller.company_id, id)
         .await?
-        .ok_or(NOT_FOUND)?
+        .ok_or_else(not_found)?
         .try_into()
 }
 
@@ -121,7 +123,7 @@ pub async fn update(
 ) -> Result<CandidateView, InterviewError> {
     let current = store::find(&state.db, caller.company_id, id)
         .await?
-        .ok_or(NOT_FOUND)?;
+        .ok_or_else(not_found)?;
     let mut model = current.into_active_model();
     if let Some(v) = change.full_name {
         model.full_name = Set(v);
@@ -162,7 +164,7 @@ pub async fn update(
 pub async fn delete(state: &AppState, caller: &Principal, id: Uuid) -> Result<(), InterviewError> {
     let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     if !store::soft_delete(&*txn, caller.company_id, id).await? {
-        return Err(NOT_FOUND);
+        return Err(not_found());
     }
     record(&mut txn, caller, "CANDIDATE_DELETED", id, json!({})).await?;
     txn.commit().await?;

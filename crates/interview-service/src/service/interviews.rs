@@ -61,7 +61,9 @@ fn view(i: interview::Model, interviewer_ids: Vec<Uuid>) -> Result<InterviewView
     })
 }
 
-const NOT_FOUND: InterviewError = InterviewError::NotFound("Interview");
+fn not_found() -> InterviewError {
+    InterviewError::not_found("Interview")
+}
 
 /// The interviewers as auth knows them; every one must be an active user of the company.
 async fn interviewers(
@@ -127,7 +129,7 @@ async fn clash(
         Ok(found) => found.into_iter().next().map(|u| u.full_name),
         Err(_) => None,
     };
-    InterviewError::Conflict(format!(
+    InterviewError::conflict(format!(
         "Interviewer {} is already booked for '{}' from {} to {} UTC (interview {})",
         name.unwrap_or_else(|| user.to_string()),
         other.title,
@@ -208,7 +210,7 @@ pub async fn load(
 ) -> Result<(interview::Model, Vec<Uuid>), InterviewError> {
     let i = store::find(&state.db, company, id)
         .await?
-        .ok_or(NOT_FOUND)?;
+        .ok_or_else(not_found)?;
     let people = store::participants(&state.db, &[id])
         .await?
         .remove(&id)
@@ -235,7 +237,7 @@ pub async fn update(
     let (current, current_people) = load(state, company, id).await?;
     let status: InterviewStatus = stored(&current.status)?;
     if status != InterviewStatus::Scheduled {
-        return Err(InterviewError::Conflict(format!(
+        return Err(InterviewError::conflict(format!(
             "Only a scheduled interview can be changed; this one is {status}"
         )));
     }
@@ -284,10 +286,9 @@ pub async fn update(
     model.updated_at = Set(OffsetDateTime::now_utc());
     let Some(saved) = store::update_scheduled(&*txn, company, id, model, moves).await? else {
         drop(txn);
-        return Err(InterviewError::Conflict(
+        return Err(InterviewError::conflict(
             "Only a scheduled interview can be changed; this one was just started, \
-             completed or cancelled"
-                .into(),
+             completed or cancelled",
         ));
     };
     if let Some(ids) = &change.interviewer_ids {
@@ -318,7 +319,7 @@ pub async fn act(
     let company = caller.company_id;
     let (current, people) = load(state, company, id).await?;
     let from: InterviewStatus = stored(&current.status)?;
-    let to = from.apply(action).map_err(InterviewError::Conflict)?;
+    let to = from.apply(action).map_err(InterviewError::conflict)?;
     let mut update = interview::Entity::update_many()
         .col_expr(interview::Column::Status, Expr::value(to.as_str()))
         .col_expr(
@@ -342,9 +343,9 @@ pub async fn act(
         drop(txn);
         let now: InterviewStatus = match store::find(&state.db, company, id).await? {
             Some(i) => stored(&i.status)?,
-            None => return Err(NOT_FOUND),
+            None => return Err(not_found()),
         };
-        return Err(InterviewError::Conflict(format!(
+        return Err(InterviewError::conflict(format!(
             "Cannot {} an interview that is {now}",
             action.as_str()
         )));

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 fn uuid(raw: &str) -> Result<Uuid, ScoringError> {
     raw.parse().map_err(|_| {
-        ScoringError::Unexpected(anyhow::anyhow!("interview service sent a malformed id"))
+        ScoringError::unexpected(anyhow::anyhow!("interview service sent a malformed id"))
     })
 }
 
@@ -65,7 +65,7 @@ pub async fn report(
                     .get(&(s.rubric_id, s.rubric_version))
                     .unwrap_or(&empty),
                 recommendation: s.recommendation.parse().map_err(|e: String| {
-                    ScoringError::Unexpected(anyhow::anyhow!("stored recommendation: {e}"))
+                    ScoringError::unexpected(anyhow::anyhow!("stored recommendation: {e}"))
                 })?,
             })
         })

@@ -38,12 +38,14 @@ fn view(r: rubric::Model, version: i32, criteria: Vec<Criterion>) -> RubricView 
     }
 }
 
-const NOT_FOUND: ScoringError = ScoringError::NotFound("Rubric");
+fn not_found() -> ScoringError {
+    ScoringError::not_found("Rubric")
+}
 
 pub fn may_edit(caller: &Principal) -> Result<(), ScoringError> {
     match caller.role {
         Role::Admin | Role::Manager => Ok(()),
-        Role::Agent | Role::Viewer => Err(ScoringError::Forbidden(
+        Role::Agent | Role::Viewer => Err(ScoringError::forbidden(
             "Only admins and managers can change rubrics",
         )),
     }
@@ -56,7 +58,7 @@ async fn criteria_of(
 ) -> Result<Vec<Criterion>, ScoringError> {
     repo::version(&state.db, r.id, version)
         .await?
-        .ok_or(ScoringError::NotFound("Rubric version"))
+        .ok_or(ScoringError::not_found("Rubric version"))
 }
 
 pub async fn create(
@@ -113,7 +115,7 @@ pub async fn get(
 ) -> Result<RubricView, ScoringError> {
     let r = repo::find(&state.db, caller.company_id, id)
         .await?
-        .ok_or(NOT_FOUND)?;
+        .ok_or_else(not_found)?;
     let version = version.unwrap_or(r.current_version);
     let criteria = criteria_of(state, &r, version).await?;
     Ok(view(r, version, criteria))
@@ -130,7 +132,7 @@ pub async fn update(
     may_edit(caller)?;
     let current = repo::find(&state.db, caller.company_id, id)
         .await?
-        .ok_or(NOT_FOUND)?;
+        .ok_or_else(not_found)?;
     let current_criteria = criteria_of(state, &current, current.current_version).await?;
     let new_criteria = change.criteria.filter(|c| *c != current_criteria);
     let version = current.current_version + i32::from(new_criteria.is_some());
@@ -140,8 +142,8 @@ pub async fn update(
             .await
             .map_err(|e| {
                 if store::is_unique_violation(&e) {
-                    ScoringError::Conflict(
-                        "The rubric was changed meanwhile; read it again and retry".into(),
+                    ScoringError::conflict(
+                        "The rubric was changed meanwhile; read it again and retry",
                     )
                 } else {
                     e.into()

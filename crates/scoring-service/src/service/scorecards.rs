@@ -38,7 +38,7 @@ fn view(s: entity::Model) -> Result<ScorecardView, ScoringError> {
     Ok(ScorecardView {
         ratings: repo::ratings_of(&s)?,
         recommendation: s.recommendation.parse().map_err(|e: String| {
-            ScoringError::Unexpected(anyhow::anyhow!("stored recommendation: {e}"))
+            ScoringError::unexpected(anyhow::anyhow!("stored recommendation: {e}"))
         })?,
         id: s.id,
         interview_id: s.interview_id,
@@ -52,11 +52,13 @@ fn view(s: entity::Model) -> Result<ScorecardView, ScoringError> {
     })
 }
 
-const NOT_FOUND: ScoringError = ScoringError::NotFound("Scorecard");
+fn not_found() -> ScoringError {
+    ScoringError::not_found("Scorecard")
+}
 
 fn uuid(raw: &str) -> Result<Uuid, ScoringError> {
     raw.parse().map_err(|_| {
-        ScoringError::Unexpected(anyhow::anyhow!("interview service sent a malformed id"))
+        ScoringError::unexpected(anyhow::anyhow!("interview service sent a malformed id"))
     })
 }
 
@@ -67,21 +69,20 @@ async fn current_rubric(
     id: Uuid,
 ) -> Result<(i32, Vec<crate::domain::rubric::Criterion>), ScoringError> {
     let Some(r) = rubrics::find(&state.db, caller.company_id, id).await? else {
-        return Err(ScoringError::Validation(vec![
+        return Err(ScoringError::validation(vec![
             service_runtime::http::FieldError::new("rubric_id", "no such rubric in your company"),
         ]));
     };
     let criteria = rubrics::version(&state.db, r.id, r.current_version)
         .await?
-        .ok_or(ScoringError::NotFound("Rubric version"))?;
+        .ok_or(ScoringError::not_found("Rubric version"))?;
     Ok((r.current_version, criteria))
 }
 
 fn duplicate(e: sea_orm::DbErr) -> ScoringError {
     if store::is_unique_violation(&e) {
-        ScoringError::Conflict(
-            "A scorecard by this evaluator for this interview already exists; amend it instead"
-                .into(),
+        ScoringError::conflict(
+            "A scorecard by this evaluator for this interview already exists; amend it instead",
         )
     } else {
         e.into()
@@ -95,7 +96,7 @@ fn may_score(caller: &Principal, interview: &Interview) -> Result<(), ScoringErr
     {
         Ok(())
     } else {
-        Err(ScoringError::Forbidden(
+        Err(ScoringError::forbidden(
             "Only the interview's interviewers, admins and managers can submit scorecards",
         ))
     }
@@ -111,7 +112,7 @@ pub async fn submit(
     let interview = state.interviews.interview(company, interview_id).await?;
     may_score(caller, &interview)?;
     if !matches!(interview.status.as_str(), "in_progress" | "completed") {
-        return Err(ScoringError::Conflict(format!(
+        return Err(ScoringError::conflict(format!(
             "Scorecards are for started or completed interviews; this one is {}",
             interview.status
         )));
@@ -121,7 +122,7 @@ pub async fn submit(
     if let Some(existing) =
         repo::latest(&state.db, company, interview_id, caller.user_id.into()).await?
     {
-        return Err(ScoringError::Conflict(format!(
+        return Err(ScoringError::conflict(format!(
             "You already submitted a scorecard for this interview ({}); amend it instead",
             existing.id
         )));
@@ -179,9 +180,11 @@ pub async fn amend(
     req: AmendScorecard,
 ) -> Result<ScorecardView, ScoringError> {
     let company = caller.company_id;
-    let previous = repo::find(&state.db, company, id).await?.ok_or(NOT_FOUND)?;
+    let previous = repo::find(&state.db, company, id)
+        .await?
+        .ok_or_else(not_found)?;
     if previous.evaluator_id != Uuid::from(caller.user_id) {
-        return Err(ScoringError::Forbidden(
+        return Err(ScoringError::forbidden(
             "Only the evaluator can amend a scorecard",
         ));
     }
@@ -192,9 +195,9 @@ pub async fn amend(
         previous.evaluator_id,
     )
     .await?
-    .ok_or(NOT_FOUND)?;
+    .ok_or_else(not_found)?;
     if latest.id != previous.id {
-        return Err(ScoringError::Conflict(format!(
+        return Err(ScoringError::conflict(format!(
             "Only the latest revision can be amended: {} (revision {})",
             latest.id, latest.revision
         )));
@@ -220,7 +223,7 @@ pub async fn amend(
     .await
     .map_err(|e| {
         if store::is_unique_violation(&e) {
-            ScoringError::Conflict("This scorecard was amended meanwhile; read it again".into())
+            ScoringError::conflict("This scorecard was amended meanwhile; read it again")
         } else {
             e.into()
         }
@@ -264,6 +267,6 @@ pub async fn get(
     view(
         repo::find(&state.db, caller.company_id, id)
             .await?
-            .ok_or(NOT_FOUND)?,
+            .ok_or_else(not_found)?,
     )
 }
