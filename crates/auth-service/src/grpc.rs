@@ -25,9 +25,8 @@ impl AuthGrpc {
     }
 }
 
-fn uuid_arg(name: &str, raw: &str) -> Result<Uuid, Status> {
-    raw.parse()
-        .map_err(|_| Status::invalid_argument(format!("{name} is not a UUID")))
+fn uuid_arg(name: &'static str, raw: &str) -> Result<Uuid, Status> {
+    Ok(platform_proto::conversions::uuid(name, raw)?)
 }
 
 #[tonic::async_trait]

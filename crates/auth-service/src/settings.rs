@@ -126,27 +126,7 @@ impl Settings {
     }
 }
 
-/// `INTERNAL_API_KEY`: required (at least 16 bytes) unless a default is given.
-pub fn internal_key(env: &Env, default: Option<SecretString>) -> Result<SecretString, ConfigError> {
-    use service_runtime::grpc::MIN_INTERNAL_KEY_BYTES;
-    let key = match (env.get("INTERNAL_API_KEY"), default) {
-        (Some(k), _) => SecretString::from(k.to_owned()),
-        (None, Some(d)) => d,
-        (None, None) => {
-            return Err(ConfigError::Missing {
-                name: "INTERNAL_API_KEY".into(),
-            });
-        }
-    };
-    let raw = key.expose_secret();
-    if raw.len() < MIN_INTERNAL_KEY_BYTES || !raw.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ConfigError::invalid(
-            "INTERNAL_API_KEY",
-            format!("must be at least {MIN_INTERNAL_KEY_BYTES} printable ASCII characters"),
-        ));
-    }
-    Ok(key)
-}
+pub use service_runtime::config::internal_key;
 
 #[cfg(test)]
 mod tests {

@@ -20,9 +20,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
-/// The longest a service may be configured to trust an answer: revocations must count
-/// within seconds.
-pub const MAX_CACHE_TTL: Duration = Duration::from_secs(5);
+/// The longest a service may be configured to trust an answer.
+pub use service_runtime::config::MAX_INTROSPECTION_CACHE as MAX_CACHE_TTL;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum IntrospectError {
@@ -161,7 +160,7 @@ impl IntrospectionClient {
         &self,
         company: CompanyId,
         ids: &[UserId],
-    ) -> Result<Vec<UserSummary>, IntrospectError> {
+    ) -> Result<Vec<UserRef>, IntrospectError> {
         let mut grpc = self.grpc.clone();
         let reply = grpc
             .lookup_users(LookupUsersRequest {
@@ -170,15 +169,48 @@ impl IntrospectionClient {
             })
             .await
             .map_err(|s| IntrospectError::Unavailable(s.message().to_owned()))?;
-        Ok(reply.into_inner().users)
+        reply
+            .into_inner()
+            .users
+            .into_iter()
+            .map(UserRef::try_from)
+            .collect::<Result<_, _>>()
+            .map_err(IntrospectError::Unavailable)
+    }
+}
+
+/// A user as auth's `LookupUsers` describes them, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRef {
+    pub id: UserId,
+    pub email: String,
+    pub full_name: String,
+    pub role: Role,
+    pub is_active: bool,
+}
+
+impl TryFrom<UserSummary> for UserRef {
+    type Error = String;
+
+    /// A malformed answer is auth's fault and is not trusted.
+    fn try_from(u: UserSummary) -> Result<Self, String> {
+        Ok(Self {
+            id: UserId(
+                platform_proto::conversions::uuid("id", &u.id)
+                    .map_err(|e| format!("lookup: {e}"))?,
+            ),
+            role: u.role.parse().map_err(|e| format!("lookup: {e}"))?,
+            email: u.email,
+            full_name: u.full_name,
+            is_active: u.is_active,
+        })
     }
 }
 
 /// Reads an active answer; a malformed one is auth's fault and is not trusted.
 fn principal_of(r: IntrospectResponse) -> Result<Principal, String> {
-    let uuid = |name: &str, raw: &str| {
-        raw.parse()
-            .map_err(|_| format!("introspection: bad {name}"))
+    let uuid = |name: &'static str, raw: &str| {
+        platform_proto::conversions::uuid(name, raw).map_err(|e| format!("introspection: {e}"))
     };
     let role: Role = r.role.parse().map_err(|e| format!("introspection: {e}"))?;
     let pages = r

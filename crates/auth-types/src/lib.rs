@@ -9,7 +9,7 @@ mod permissions;
 mod principal;
 
 pub use claims::{AccessClaims, RefreshClaims, TokenKind};
-pub use client::{IntrospectError, IntrospectionClient};
+pub use client::{IntrospectError, IntrospectionClient, UserRef};
 pub use extract::{Caller, RequiredPage};
 pub use ids::{CompanyId, SessionId, TokenId, UserId};
 pub use permissions::{Page, PagePermissions, Role, UnknownName};

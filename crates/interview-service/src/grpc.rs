@@ -1,14 +1,17 @@
 //! The gRPC face of the interview service (:50052): interview lookup for the scoring
 //! service, behind the internal service credential.
 
+use crate::domain::interview::{InterviewKind, InterviewStatus};
 use crate::entities::interview;
 use crate::error::InterviewError;
 use crate::service::{AppState, interviews};
 use crate::store::{candidates, interviews as store};
 use auth_types::CompanyId;
+use platform_proto::conversions::uuid;
 use platform_proto::interview::v1::interview_service_server::InterviewService;
 use platform_proto::interview::v1::{
-    GetInterviewRequest, Interview, ListCandidateInterviewsRequest, ListCandidateInterviewsResponse,
+    self as proto, GetInterviewRequest, Interview, ListCandidateInterviewsRequest,
+    ListCandidateInterviewsResponse,
 };
 use time::format_description::well_known::Rfc3339;
 use tonic::{Request, Response, Status};
@@ -24,11 +27,6 @@ impl InterviewGrpc {
     }
 }
 
-fn uuid_arg(name: &str, raw: &str) -> Result<Uuid, Status> {
-    raw.parse()
-        .map_err(|_| Status::invalid_argument(format!("{name} is not a UUID")))
-}
-
 #[tonic::async_trait]
 impl InterviewService for InterviewGrpc {
     async fn get_interview(
@@ -36,8 +34,8 @@ impl InterviewService for InterviewGrpc {
         request: Request<GetInterviewRequest>,
     ) -> Result<Response<Interview>, Status> {
         let req = request.into_inner();
-        let company = CompanyId::from(uuid_arg("company_id", &req.company_id)?);
-        let id = uuid_arg("interview_id", &req.interview_id)?;
+        let company = CompanyId::from(uuid("company_id", &req.company_id)?);
+        let id = uuid("interview_id", &req.interview_id)?;
         let (i, people) = interviews::load(&self.state, company, id).await?;
         Ok(Response::new(message(i, &people)?))
     }
@@ -47,8 +45,8 @@ impl InterviewService for InterviewGrpc {
         request: Request<ListCandidateInterviewsRequest>,
     ) -> Result<Response<ListCandidateInterviewsResponse>, Status> {
         let req = request.into_inner();
-        let company = CompanyId::from(uuid_arg("company_id", &req.company_id)?);
-        let candidate = uuid_arg("candidate_id", &req.candidate_id)?;
+        let company = CompanyId::from(uuid("company_id", &req.company_id)?);
+        let candidate = uuid("candidate_id", &req.candidate_id)?;
         let db = &self.state.db;
         if candidates::find(db, company, candidate)
             .await
@@ -84,8 +82,8 @@ fn message(i: interview::Model, people: &[Uuid]) -> Result<Interview, Status> {
         candidate_id: i.candidate_id.to_string(),
         interviewer_ids: people.iter().map(Uuid::to_string).collect(),
         title: i.title,
-        kind: i.kind,
-        status: i.status,
+        kind: proto_kind(stored(&i.kind)?).into(),
+        status: proto_status(stored(&i.status)?).into(),
         scheduled_at: i
             .scheduled_at
             .format(&Rfc3339)
@@ -93,4 +91,28 @@ fn message(i: interview::Model, people: &[Uuid]) -> Result<Interview, Status> {
         duration_minutes: u32::try_from(i.duration_minutes).unwrap_or(0),
         created_by: i.created_by.to_string(),
     })
+}
+
+fn stored<T: std::str::FromStr<Err = String>>(raw: &str) -> Result<T, Status> {
+    raw.parse()
+        .map_err(|e| Status::from(InterviewError::unexpected(anyhow::anyhow!("stored: {e}"))))
+}
+
+fn proto_status(s: InterviewStatus) -> proto::InterviewStatus {
+    match s {
+        InterviewStatus::Scheduled => proto::InterviewStatus::Scheduled,
+        InterviewStatus::InProgress => proto::InterviewStatus::InProgress,
+        InterviewStatus::Completed => proto::InterviewStatus::Completed,
+        InterviewStatus::Cancelled => proto::InterviewStatus::Cancelled,
+        InterviewStatus::NoShow => proto::InterviewStatus::NoShow,
+    }
+}
+
+fn proto_kind(k: InterviewKind) -> proto::InterviewKind {
+    match k {
+        InterviewKind::Phone => proto::InterviewKind::Phone,
+        InterviewKind::Video => proto::InterviewKind::Video,
+        InterviewKind::Onsite => proto::InterviewKind::Onsite,
+        InterviewKind::Ai => proto::InterviewKind::Ai,
+    }
 }

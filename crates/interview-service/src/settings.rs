@@ -1,14 +1,10 @@
 //! The interview service's settings, from the environment.
 
-use secrecy::{ExposeSecret, SecretString};
-use service_runtime::config::{ConfigError, Env};
-use service_runtime::grpc::MIN_INTERNAL_KEY_BYTES;
+use secrecy::SecretString;
+use service_runtime::config::{AuthClientSettings, ConfigError, Env, pick};
 use service_runtime::server::HttpSettings;
 use std::net::SocketAddr;
 use std::time::Duration;
-
-/// The longest an introspection answer may be cached.
-pub const MAX_INTROSPECTION_CACHE_MS: u128 = auth_types::client::MAX_CACHE_TTL.as_millis();
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -36,54 +32,27 @@ pub struct EmbeddedDefaults {
 impl Settings {
     pub fn from_env(env: &Env, embedded: Option<EmbeddedDefaults>) -> Result<Self, ConfigError> {
         let embedded_mode = embedded.is_some();
-        let (http_addr, grpc_addr, database_url, auth_grpc_url, internal_key) = match embedded {
-            None => (
+        let d = embedded.as_ref();
+        let database_url = pick(env, "DATABASE_URL", d.map(|d| d.database_url.clone()))?;
+        let auth = AuthClientSettings::from_env(
+            env,
+            d.map(|d| (d.auth_grpc_url.clone(), d.internal_key.clone())),
+        )?;
+        let (http_addr, grpc_addr) = d.map_or(
+            (
                 SocketAddr::from(([0, 0, 0, 0], 8001)),
                 SocketAddr::from(([0, 0, 0, 0], 50052)),
-                env.required("DATABASE_URL")?.to_owned(),
-                env.required("AUTH_GRPC_URL")?.to_owned(),
-                SecretString::from(env.required("INTERNAL_API_KEY")?.to_owned()),
             ),
-            Some(d) => (
-                d.http_addr,
-                d.grpc_addr,
-                env.get("DATABASE_URL")
-                    .map_or(d.database_url, str::to_owned),
-                env.get("AUTH_GRPC_URL")
-                    .map_or(d.auth_grpc_url, str::to_owned),
-                env.get("INTERNAL_API_KEY")
-                    .map_or(d.internal_key, |k| SecretString::from(k.to_owned())),
-            ),
-        };
-        if internal_key.expose_secret().len() < MIN_INTERNAL_KEY_BYTES {
-            return Err(ConfigError::invalid(
-                "INTERNAL_API_KEY",
-                format!("must be at least {MIN_INTERNAL_KEY_BYTES} characters"),
-            ));
-        }
-        if !(auth_grpc_url.starts_with("http://") || auth_grpc_url.starts_with("https://")) {
-            return Err(ConfigError::invalid(
-                "AUTH_GRPC_URL",
-                "must be an http:// or https:// URL",
-            ));
-        }
-        let cache_ms: u64 = env.parse_or("INTROSPECTION_CACHE_MS", 1_000)?;
-        if u128::from(cache_ms) > MAX_INTROSPECTION_CACHE_MS {
-            return Err(ConfigError::invalid(
-                "INTROSPECTION_CACHE_MS",
-                format!(
-                    "must be at most {MAX_INTROSPECTION_CACHE_MS}: revocations must count within seconds"
-                ),
-            ));
-        }
+            |d| (d.http_addr, d.grpc_addr),
+        );
         Ok(Self {
             http: HttpSettings::from_env(env, "INTERVIEW_HTTP_ADDR", http_addr)?,
             grpc_addr: env.parse_or("INTERVIEW_GRPC_ADDR", grpc_addr)?,
             database_url: SecretString::from(database_url),
             db_max_connections: env.parse_or("DB_MAX_CONNECTIONS", 10)?,
-            auth_grpc_url,
-            internal_key,
-            introspection_ttl: Duration::from_millis(cache_ms),
+            auth_grpc_url: auth.auth_grpc_url,
+            internal_key: auth.internal_key,
+            introspection_ttl: auth.introspection_ttl,
             bus: events::BusSettings::from_env(env, embedded_mode)?,
         })
     }

@@ -1,4 +1,7 @@
-//! The platform's gRPC contracts (`proto/`), generated at build time.
+//! The platform's gRPC contracts (`proto/`), generated at build time, and the conversions
+//! between their messages and typed Rust values.
+
+pub mod conversions;
 
 pub mod auth {
     pub mod v1 {

@@ -5,7 +5,7 @@
 pub mod domain;
 pub mod entities;
 pub mod error;
-pub mod interviews;
+pub mod interview_client;
 pub mod openapi;
 pub mod routes;
 pub mod service;

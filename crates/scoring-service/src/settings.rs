@@ -1,8 +1,7 @@
 //! The scoring service's settings, from the environment.
 
-use secrecy::{ExposeSecret, SecretString};
-use service_runtime::config::{ConfigError, Env};
-use service_runtime::grpc::MIN_INTERNAL_KEY_BYTES;
+use secrecy::SecretString;
+use service_runtime::config::{AuthClientSettings, ConfigError, Env, grpc_url, pick};
 use service_runtime::server::HttpSettings;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -29,72 +28,31 @@ pub struct EmbeddedDefaults {
     pub internal_key: SecretString,
 }
 
-fn grpc_url(name: &str, url: String) -> Result<String, ConfigError> {
-    if url.starts_with("http://") || url.starts_with("https://") {
-        Ok(url)
-    } else {
-        Err(ConfigError::invalid(
-            name,
-            "must be an http:// or https:// URL",
-        ))
-    }
-}
-
 impl Settings {
     pub fn from_env(env: &Env, embedded: Option<EmbeddedDefaults>) -> Result<Self, ConfigError> {
-        let pick = |name: &str, default: Option<String>| -> Result<String, ConfigError> {
-            match (env.get(name), default) {
-                (Some(v), _) => Ok(v.to_owned()),
-                (None, Some(d)) => Ok(d),
-                (None, None) => Err(ConfigError::Missing {
-                    name: name.to_owned(),
-                }),
-            }
-        };
         let d = embedded.as_ref();
-        let database_url = pick("DATABASE_URL", d.map(|d| d.database_url.clone()))?;
-        let auth_grpc_url = grpc_url(
-            "AUTH_GRPC_URL",
-            pick("AUTH_GRPC_URL", d.map(|d| d.auth_grpc_url.clone()))?,
+        let database_url = pick(env, "DATABASE_URL", d.map(|d| d.database_url.clone()))?;
+        let auth = AuthClientSettings::from_env(
+            env,
+            d.map(|d| (d.auth_grpc_url.clone(), d.internal_key.clone())),
         )?;
         let interview_grpc_url = grpc_url(
             "INTERVIEW_GRPC_URL",
             pick(
+                env,
                 "INTERVIEW_GRPC_URL",
                 d.map(|d| d.interview_grpc_url.clone()),
             )?,
         )?;
-        let internal_key = match (env.get("INTERNAL_API_KEY"), d) {
-            (Some(k), _) => SecretString::from(k.to_owned()),
-            (None, Some(d)) => d.internal_key.clone(),
-            (None, None) => {
-                return Err(ConfigError::Missing {
-                    name: "INTERNAL_API_KEY".into(),
-                });
-            }
-        };
-        if internal_key.expose_secret().len() < MIN_INTERNAL_KEY_BYTES {
-            return Err(ConfigError::invalid(
-                "INTERNAL_API_KEY",
-                format!("must be at least {MIN_INTERNAL_KEY_BYTES} characters"),
-            ));
-        }
-        let cache_ms: u64 = env.parse_or("INTROSPECTION_CACHE_MS", 1_000)?;
-        if u128::from(cache_ms) > auth_types::client::MAX_CACHE_TTL.as_millis() {
-            return Err(ConfigError::invalid(
-                "INTROSPECTION_CACHE_MS",
-                "must be at most 5000",
-            ));
-        }
         let default_addr = d.map_or(SocketAddr::from(([0, 0, 0, 0], 8002)), |d| d.http_addr);
         Ok(Self {
             http: HttpSettings::from_env(env, "SCORING_HTTP_ADDR", default_addr)?,
             database_url: SecretString::from(database_url),
             db_max_connections: env.parse_or("DB_MAX_CONNECTIONS", 10)?,
-            auth_grpc_url,
+            auth_grpc_url: auth.auth_grpc_url,
             interview_grpc_url,
-            internal_key,
-            introspection_ttl: Duration::from_millis(cache_ms),
+            internal_key: auth.internal_key,
+            introspection_ttl: auth.introspection_ttl,
             bus: events::BusSettings::from_env(env, embedded.is_some())?,
         })
     }

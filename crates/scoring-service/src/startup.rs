@@ -1,6 +1,6 @@
 //! Building and running the scoring service (HTTP :8002).
 
-use crate::interviews::{InterviewCheck, InterviewClient};
+use crate::interview_client::{InterviewCheck, InterviewClient};
 use crate::openapi::ApiDoc;
 use crate::routes;
 use crate::service::AppState;

@@ -154,3 +154,94 @@ mod tests {
         assert!(!env.flag_or("Y", false).unwrap());
     }
 }
+
+/// The environment's value of `name`, or `default`; missing without either.
+pub fn pick(env: &Env, name: &str, default: Option<String>) -> Result<String, ConfigError> {
+    match (env.get(name), default) {
+        (Some(v), _) => Ok(v.to_owned()),
+        (None, Some(d)) => Ok(d),
+        (None, None) => Err(ConfigError::Missing {
+            name: name.to_owned(),
+        }),
+    }
+}
+
+/// A gRPC address: an `http://` or `https://` URL.
+pub fn grpc_url(name: &str, url: String) -> Result<String, ConfigError> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url)
+    } else {
+        Err(ConfigError::invalid(
+            name,
+            "must be an http:// or https:// URL",
+        ))
+    }
+}
+
+/// `INTERNAL_API_KEY`: required (at least 16 printable ASCII characters) unless a default
+/// is given.
+pub fn internal_key(
+    env: &Env,
+    default: Option<secrecy::SecretString>,
+) -> Result<secrecy::SecretString, ConfigError> {
+    use crate::grpc::MIN_INTERNAL_KEY_BYTES;
+    use secrecy::ExposeSecret;
+    let key = match (env.get("INTERNAL_API_KEY"), default) {
+        (Some(k), _) => secrecy::SecretString::from(k.to_owned()),
+        (None, Some(d)) => d,
+        (None, None) => {
+            return Err(ConfigError::Missing {
+                name: "INTERNAL_API_KEY".into(),
+            });
+        }
+    };
+    let raw = key.expose_secret();
+    if raw.len() < MIN_INTERNAL_KEY_BYTES || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError::invalid(
+            "INTERNAL_API_KEY",
+            format!("must be at least {MIN_INTERNAL_KEY_BYTES} printable ASCII characters"),
+        ));
+    }
+    Ok(key)
+}
+
+/// The longest a service may trust an introspection answer: revocations must count
+/// within seconds.
+pub const MAX_INTROSPECTION_CACHE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How a service reaches auth: the address, its own credential, and how long it may
+/// reuse an introspection answer (`INTROSPECTION_CACHE_MS`, at most
+/// [`MAX_INTROSPECTION_CACHE`]). Read the same way by every service that asks auth.
+#[derive(Debug, Clone)]
+pub struct AuthClientSettings {
+    pub auth_grpc_url: String,
+    pub internal_key: secrecy::SecretString,
+    pub introspection_ttl: std::time::Duration,
+}
+
+impl AuthClientSettings {
+    /// `defaults`: the embedded default's auth address and credential.
+    pub fn from_env(
+        env: &Env,
+        defaults: Option<(String, secrecy::SecretString)>,
+    ) -> Result<Self, ConfigError> {
+        let (url, key) = defaults.map_or((None, None), |(u, k)| (Some(u), Some(k)));
+        let auth_grpc_url = grpc_url("AUTH_GRPC_URL", pick(env, "AUTH_GRPC_URL", url)?)?;
+        let internal_key = internal_key(env, key)?;
+        let cache_ms: u64 = env.parse_or("INTROSPECTION_CACHE_MS", 1_000)?;
+        if u128::from(cache_ms) > MAX_INTROSPECTION_CACHE.as_millis() {
+            return Err(ConfigError::invalid(
+                "INTROSPECTION_CACHE_MS",
+                format!(
+                    "must be at most {}: revocations must count within seconds",
+                    MAX_INTROSPECTION_CACHE.as_millis()
+                ),
+            ));
+        }
+        Ok(Self {
+            auth_grpc_url,
+            internal_key,
+            introspection_ttl: std::time::Duration::from_millis(cache_ms),
+        })
+    }
+}

@@ -11,9 +11,8 @@ use crate::entities::{candidate, interview};
 use crate::error::InterviewError;
 use crate::store::candidates;
 use crate::store::interviews::{self as store, InterviewFilter};
-use auth_types::{CompanyId, Principal, UserId};
+use auth_types::{CompanyId, Principal, UserId, UserRef};
 use events::{Event, Notification, UnitOfWork};
-use platform_proto::auth::v1::UserSummary;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
@@ -70,18 +69,14 @@ async fn interviewers(
     state: &AppState,
     company: CompanyId,
     ids: &[Uuid],
-) -> Result<Vec<UserSummary>, InterviewError> {
+) -> Result<Vec<UserRef>, InterviewError> {
     let wanted: Vec<UserId> = ids.iter().copied().map(UserId::from).collect();
     let found = state.auth.lookup_users(company, &wanted).await?;
-    let active: HashSet<String> = found
+    let active: HashSet<UserId> = found.iter().filter(|u| u.is_active).map(|u| u.id).collect();
+    let missing: Vec<String> = wanted
         .iter()
-        .filter(|u| u.is_active)
-        .map(|u| u.id.clone())
-        .collect();
-    let missing: Vec<String> = ids
-        .iter()
-        .map(Uuid::to_string)
         .filter(|id| !active.contains(id))
+        .map(ToString::to_string)
         .collect();
     if missing.is_empty() {
         Ok(found)
@@ -414,15 +409,15 @@ pub async fn calendar(
         .await?;
     let mut ids: Vec<UserId> = people.iter().copied().map(UserId::from).collect();
     ids.push(UserId::from(i.created_by));
-    let users: HashMap<String, UserSummary> = state
+    let users: HashMap<UserId, UserRef> = state
         .auth
         .lookup_users(company, &ids)
         .await?
         .into_iter()
-        .map(|u| (u.id.clone(), u))
+        .map(|u| (u.id, u))
         .collect();
     let person = |id: &Uuid| {
-        users.get(&id.to_string()).map(|u| Person {
+        users.get(&UserId::from(*id)).map(|u| Person {
             name: u.full_name.clone(),
             email: u.email.clone(),
         })

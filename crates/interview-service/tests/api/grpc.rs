@@ -48,7 +48,14 @@ async fn an_interview_is_looked_up_by_company_and_id_with_the_credential() {
     assert_eq!(i.id, id.to_string());
     assert_eq!(i.candidate_id, c.to_string());
     assert_eq!(i.interviewer_ids, vec![alice.to_string()]);
-    assert_eq!(i.status, "scheduled");
+    assert_eq!(
+        i.status(),
+        platform_proto::interview::v1::InterviewStatus::Scheduled
+    );
+    assert_eq!(
+        i.kind(),
+        platform_proto::interview::v1::InterviewKind::Video
+    );
     assert_eq!(i.scheduled_at, "2030-01-02T10:00:00Z");
     assert_eq!(i.duration_minutes, 60);
 

@@ -4,7 +4,7 @@ pub mod reports;
 pub mod rubrics;
 pub mod scorecards;
 
-use crate::interviews::InterviewClient;
+use crate::interview_client::InterviewClient;
 use auth_types::IntrospectionClient;
 use sea_orm::DatabaseConnection;
 

@@ -6,14 +6,9 @@ use crate::domain::rubric::Criterion;
 use crate::error::ScoringError;
 use crate::store::{rubrics, scorecards};
 use auth_types::Principal;
+use platform_proto::interview::v1::InterviewStatus;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
-
-fn uuid(raw: &str) -> Result<Uuid, ScoringError> {
-    raw.parse().map_err(|_| {
-        ScoringError::unexpected(anyhow::anyhow!("interview service sent a malformed id"))
-    })
-}
 
 pub async fn report(
     state: &AppState,
@@ -22,20 +17,14 @@ pub async fn report(
 ) -> Result<Report, ScoringError> {
     let company = caller.company_id;
     let interviews = state.interviews.of_candidate(company, candidate).await?;
-    let facts = interviews
-        .iter()
-        .map(|i| {
-            Ok(InterviewFacts {
-                id: uuid(&i.id)?,
-                completed: i.status == "completed",
-                interviewer_ids: i
-                    .interviewer_ids
-                    .iter()
-                    .map(|u| uuid(u))
-                    .collect::<Result<_, _>>()?,
-            })
+    let facts: Vec<InterviewFacts> = interviews
+        .into_iter()
+        .map(|i| InterviewFacts {
+            id: i.id,
+            completed: i.status == InterviewStatus::Completed,
+            interviewer_ids: i.interviewer_ids,
         })
-        .collect::<Result<Vec<_>, ScoringError>>()?;
+        .collect();
     let ids: Vec<Uuid> = facts.iter().map(|f| f.id).collect();
     let latest =
         scorecards::latest_only(scorecards::of_interviews(&state.db, company, &ids).await?);

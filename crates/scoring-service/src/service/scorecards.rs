@@ -9,7 +9,7 @@ use crate::store::scorecards::{self as repo, NewRevision};
 use crate::store::{self, rubrics};
 use auth_types::{Principal, Role};
 use events::{Notification, UnitOfWork};
-use platform_proto::interview::v1::Interview;
+use platform_proto::conversions::{InterviewFacts, status_name};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -56,12 +56,6 @@ fn not_found() -> ScoringError {
     ScoringError::not_found("Scorecard")
 }
 
-fn uuid(raw: &str) -> Result<Uuid, ScoringError> {
-    raw.parse().map_err(|_| {
-        ScoringError::unexpected(anyhow::anyhow!("interview service sent a malformed id"))
-    })
-}
-
 /// The rubric's current criteria and version, or 422 when there is no such rubric.
 async fn current_rubric(
     state: &AppState,
@@ -90,8 +84,8 @@ fn duplicate(e: sea_orm::DbErr) -> ScoringError {
 }
 
 /// Whether the caller may score this interview: one of its interviewers, or an admin or manager.
-fn may_score(caller: &Principal, interview: &Interview) -> Result<(), ScoringError> {
-    let me = caller.user_id.to_string();
+fn may_score(caller: &Principal, interview: &InterviewFacts) -> Result<(), ScoringError> {
+    let me = Uuid::from(caller.user_id);
     if interview.interviewer_ids.contains(&me) || matches!(caller.role, Role::Admin | Role::Manager)
     {
         Ok(())
@@ -111,10 +105,10 @@ pub async fn submit(
     let company = caller.company_id;
     let interview = state.interviews.interview(company, interview_id).await?;
     may_score(caller, &interview)?;
-    if !matches!(interview.status.as_str(), "in_progress" | "completed") {
+    if !interview.is_scorable() {
         return Err(ScoringError::conflict(format!(
             "Scorecards are for started or completed interviews; this one is {}",
-            interview.status
+            status_name(interview.status)
         )));
     }
     let (version, criteria) = current_rubric(state, caller, req.rubric_id).await?;
@@ -133,7 +127,7 @@ pub async fn submit(
         NewRevision {
             company,
             interview_id,
-            candidate_id: uuid(&interview.candidate_id)?,
+            candidate_id: interview.candidate_id,
             evaluator_id: caller.user_id.into(),
             rubric_id: req.rubric_id,
             rubric_version: version,
@@ -154,21 +148,19 @@ pub async fn submit(
     )
     .await?;
     // Whoever scheduled the interview hears about it.
-    if let Ok(scheduler) = interview.created_by.parse::<Uuid>() {
-        let n = Notification::new(
-            company,
-            scheduler,
-            "SCORECARD_SUBMITTED",
-            format!("Scorecard submitted: {}", interview.title),
-            format!(
-                "A scorecard for '{}' was submitted ({}).",
-                interview.title, saved.recommendation
-            ),
-        )
-        .resource("scorecard", saved.id)
-        .concerning(interview_id, saved.candidate_id);
-        txn.notify(&n).await?;
-    }
+    let n = Notification::new(
+        company,
+        interview.created_by,
+        "SCORECARD_SUBMITTED",
+        format!("Scorecard submitted: {}", interview.title),
+        format!(
+            "A scorecard for '{}' was submitted ({}).",
+            interview.title, saved.recommendation
+        ),
+    )
+    .resource("scorecard", saved.id)
+    .concerning(interview_id, saved.candidate_id);
+    txn.notify(&n).await?;
     txn.commit().await?;
     view(saved)
 }

@@ -3,10 +3,9 @@
 
 use crate::error::ScoringError;
 use auth_types::CompanyId;
+use platform_proto::conversions::InterviewFacts;
 use platform_proto::interview::v1::interview_service_client::InterviewServiceClient;
-use platform_proto::interview::v1::{
-    GetInterviewRequest, Interview, ListCandidateInterviewsRequest,
-};
+use platform_proto::interview::v1::{GetInterviewRequest, ListCandidateInterviewsRequest};
 use secrecy::SecretString;
 use service_runtime::config::ConfigError;
 use service_runtime::error::Failure;
@@ -29,6 +28,10 @@ fn failed(status: tonic::Status, missing: &'static str) -> ScoringError {
     ScoringError::unavailable("interview service", status.message())
 }
 
+fn malformed(e: platform_proto::conversions::Malformed) -> ScoringError {
+    ScoringError::unexpected(anyhow::anyhow!("the interview service answered: {e}"))
+}
+
 impl InterviewClient {
     /// Connects lazily, like the introspection client.
     pub fn new(url: &str, key: &SecretString) -> Result<Self, ConfigError> {
@@ -44,8 +47,13 @@ impl InterviewClient {
         })
     }
 
-    pub async fn interview(&self, company: CompanyId, id: Uuid) -> Result<Interview, ScoringError> {
-        self.grpc
+    pub async fn interview(
+        &self,
+        company: CompanyId,
+        id: Uuid,
+    ) -> Result<InterviewFacts, ScoringError> {
+        let message = self
+            .grpc
             .clone()
             .get_interview(GetInterviewRequest {
                 company_id: company.to_string(),
@@ -53,14 +61,15 @@ impl InterviewClient {
             })
             .await
             .map(tonic::Response::into_inner)
-            .map_err(|s| failed(s, "Interview"))
+            .map_err(|s| failed(s, "Interview"))?;
+        InterviewFacts::try_from(message).map_err(malformed)
     }
 
     pub async fn of_candidate(
         &self,
         company: CompanyId,
         candidate: Uuid,
-    ) -> Result<Vec<Interview>, ScoringError> {
+    ) -> Result<Vec<InterviewFacts>, ScoringError> {
         self.grpc
             .clone()
             .list_candidate_interviews(ListCandidateInterviewsRequest {
@@ -68,8 +77,12 @@ impl InterviewClient {
                 candidate_id: candidate.to_string(),
             })
             .await
-            .map(|r| r.into_inner().interviews)
-            .map_err(|s| failed(s, "Candidate"))
+            .map_err(|s| failed(s, "Candidate"))?
+            .into_inner()
+            .interviews
+            .into_iter()
+            .map(|m| InterviewFacts::try_from(m).map_err(malformed))
+            .collect()
     }
 }
 
