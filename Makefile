@@ -8,6 +8,7 @@
 #   make lint     clippy, warnings are errors
 #   make migrate  apply database migrations to DATABASE_URL
 #   make validate-deploy  check docker-compose.yml and deploy/ against their schemas
+#   make fuzz     fuzz the four services' HTTP APIs (scripts/fuzz.sh): no 5xx, drop or panic
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -21,7 +22,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379
 TEST_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/%2f
 export TEST_PG_URL TEST_REDIS_URL TEST_AMQP_URL
 
-.PHONY: run test fmt lint migrate validate-deploy
+.PHONY: run test fmt lint migrate validate-deploy fuzz
 
 run:
 	cargo run -p interviewer
@@ -106,6 +107,11 @@ lint:
 validate-deploy:
 	bash scripts/validate-compose.sh
 	bash scripts/validate-k8s.sh --self-test
+
+# API fuzzing: the four standalone binaries (from FUZZ_BIN_DIR, default target/debug, built
+# when missing) on a fresh database, schemathesis for FUZZ_SECONDS (default 60) each.
+fuzz:
+	bash scripts/fuzz.sh
 
 migrate:
 	@if [[ -z $${DATABASE_URL:-} ]]; then

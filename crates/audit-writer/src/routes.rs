@@ -32,11 +32,11 @@ pub struct SearchQuery {
     pub resource_id: Option<String>,
     /// At or after (RFC 3339).
     #[serde(default, with = "time::serde::rfc3339::option")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub from: Option<OffsetDateTime>,
     /// Before (RFC 3339).
     #[serde(default, with = "time::serde::rfc3339::option")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<OffsetDateTime>,
     /// Default 50, at most 200.
     #[serde(default, deserialize_with = "service_runtime::extract::limit_value")]

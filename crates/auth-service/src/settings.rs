@@ -34,6 +34,11 @@ pub struct Settings {
     pub reuse_grace: Duration,
     /// Login attempts allowed per client address and account per minute; 0 turns the limit off.
     pub login_rate_limit: u64,
+    /// Login attempts allowed per client address across all accounts per minute; 0: off.
+    pub login_rate_limit_per_ip: u64,
+    /// Consecutive failed passwords that lock an account, and for how long; `None` when
+    /// `LOCKOUT_MINUTES=0` turns lockout off.
+    pub lockout: Option<crate::service::Lockout>,
     /// Where the outbox is published.
     pub bus: events::BusSettings,
 }
@@ -109,6 +114,24 @@ impl Settings {
                 "must be at least 1",
             ));
         }
+        let threshold: u32 = env.parse_or("LOCKOUT_THRESHOLD", 5)?;
+        if !(1..=1000).contains(&threshold) {
+            return Err(ConfigError::invalid(
+                "LOCKOUT_THRESHOLD",
+                "must be 1 to 1000",
+            ));
+        }
+        let lock_minutes: u64 = env.parse_or("LOCKOUT_MINUTES", 30)?;
+        if lock_minutes > 7 * 24 * 60 {
+            return Err(ConfigError::invalid(
+                "LOCKOUT_MINUTES",
+                "must be at most 10080 (a week)",
+            ));
+        }
+        let lockout = (lock_minutes > 0).then(|| crate::service::Lockout {
+            threshold,
+            duration: Duration::from_secs(lock_minutes * 60),
+        });
         Ok(Self {
             http: HttpSettings::from_env(env, "AUTH_HTTP_ADDR", default_addr)?,
             grpc_addr: env.parse_or("AUTH_GRPC_ADDR", default_grpc)?,
@@ -121,6 +144,8 @@ impl Settings {
             refresh_ttl: Duration::from_secs(refresh_days * 86_400),
             reuse_grace: Duration::from_secs(env.parse_or("REFRESH_REUSE_GRACE_SECONDS", 5)?),
             login_rate_limit: env.parse_or("LOGIN_RATE_LIMIT_PER_MINUTE", 5)?,
+            login_rate_limit_per_ip: env.parse_or("LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE", 30)?,
+            lockout,
             bus: events::BusSettings::from_env(env, embedded_mode)?,
         })
     }

@@ -85,6 +85,8 @@ impl Application {
             passwords: Passwords::new()?,
             reuse_grace: settings.reuse_grace,
             login_rate_limit: settings.login_rate_limit,
+            login_rate_limit_per_ip: settings.login_rate_limit_per_ip,
+            lockout: settings.lockout,
             relay,
         };
         let readiness = Readiness::new(vec![

@@ -12,7 +12,20 @@ use utoipa::OpenApi;
         scorecards::submit, scorecards::of_interview, scorecards::get, scorecards::amend,
         reports::report,
     ),
+    components(schemas(reports::Format, scorecards::Revisions)),
     modifiers(&BearerAuth),
     tags((name = "rubrics"), (name = "scorecards"), (name = "reports")),
 )]
 pub struct ApiDoc;
+
+#[cfg(test)]
+mod openapi_tests {
+    use super::ApiDoc;
+    use utoipa::OpenApi;
+
+    #[test]
+    fn every_schema_the_document_refers_to_is_in_it() {
+        let dangling = service_runtime::server::dangling_refs(&ApiDoc::openapi());
+        assert!(dangling.is_empty(), "{dangling:?}");
+    }
+}

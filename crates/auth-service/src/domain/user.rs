@@ -10,8 +10,17 @@ use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateUserRequest {
+    #[schema(format = Email, min_length = 3, max_length = 254, example = "ada@acme.example")]
     pub email: String,
+    #[schema(min_length = 2, max_length = 200, example = "Ada Lovelace")]
     pub full_name: String,
+    /// 8 to 128 characters with an upper-case letter, a lower-case letter and a digit.
+    #[schema(
+        min_length = 8,
+        max_length = 128,
+        pattern = "^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{8,128}$",
+        example = "Change-me-1"
+    )]
     pub password: String,
     #[serde(default = "default_role")]
     pub role: Role,
@@ -27,13 +36,22 @@ fn default_role() -> Role {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
+    #[schema(format = Email, min_length = 3, max_length = 254)]
     pub email: Option<String>,
+    #[schema(min_length = 2, max_length = 200)]
     pub full_name: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub department: Option<Option<String>>,
     pub role: Option<Role>,
     pub is_active: Option<bool>,
+    /// 8 to 128 characters with an upper-case letter, a lower-case letter and a digit.
+    #[schema(
+        min_length = 8,
+        max_length = 128,
+        pattern = "^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{8,128}$",
+        example = "Change-me-1"
+    )]
     pub password: Option<String>,
 }
 

@@ -20,9 +20,9 @@ pub const REFRESH_COOKIE: &str = "refresh_token";
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
-    #[schema(example = "emma.rodriguez@nextgenai.com")]
+    #[schema(format = Email, min_length = 3, max_length = 254, example = "emma.rodriguez@nextgenai.com")]
     pub email: String,
-    #[schema(example = "SecurePassword123!")]
+    #[schema(min_length = 1, max_length = 128, example = "SecurePassword123!")]
     pub password: String,
 }
 

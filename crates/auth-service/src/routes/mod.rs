@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::patch().to(users::update))
                     .route(web::delete().to(users::deactivate)),
             )
+            .service(web::resource("/users/{id}/unlock").route(web::post().to(users::unlock)))
             .service(
                 web::resource("/users/{id}/permissions")
                     .route(web::get().to(users::permissions))

@@ -100,6 +100,19 @@ pub async fn deactivate(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{id}/unlock", tag = "users", security(("bearer" = [])),
+    responses((status = 204, description = "Any lock of the account ended and its failed sign-ins forgotten"),
+        (status = 403, description = "No access to user management"),
+        (status = 404, description = "No such user in your company")))]
+pub async fn unlock(
+    state: web::Data<AppState>,
+    user: Authenticated,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AuthError> {
+    ops::unlock(&state, &user.0, UserId::from(*id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 #[utoipa::path(get, path = "/api/v1/users/{id}/permissions", tag = "users", security(("bearer" = [])),
     responses((status = 200, description = "The user's effective page map", body = PagePermissions)))]
 pub async fn permissions(

@@ -7,7 +7,7 @@ use crate::domain::password::{MAX_LEN, Verified};
 use crate::domain::tokens::IssuedPair;
 use crate::error::AuthError;
 use crate::store::sessions::{self, NewSession};
-use crate::store::tokens::{RotateOutcome, Rotation};
+use crate::store::tokens::{LockoutGate, RotateOutcome, Rotation};
 use crate::store::users;
 use auth_types::{CompanyId, PagePermissions, Principal, Role, UserId};
 use events::{Event, UnitOfWork};
@@ -32,6 +32,87 @@ fn expiry(unix: i64) -> Result<OffsetDateTime, AuthError> {
     OffsetDateTime::from_unix_timestamp(unix).map_err(|e| AuthError::unexpected(e.into()))
 }
 
+/// How long a sign-in waits for the checks in flight at its account to settle.
+const LOCKOUT_WAIT: Duration = Duration::from_secs(5);
+
+/// A sign-in refused before any password check: recorded like a wrong password, with why.
+async fn login_failed(
+    state: &AppState,
+    email: &Email,
+    client: &ClientInfo,
+    known: Option<&crate::entities::user::Model>,
+    reason: &str,
+) -> Result<(), AuthError> {
+    let mut event = Event::new(SOURCE, "LOGIN_FAILED").details(json!({
+        "email": email.as_str(),
+        "ip_address": client.ip_address,
+        "user_agent": client.user_agent,
+        "reason": reason,
+    }));
+    if let Some(u) = known {
+        event = event
+            .company(u.company_id)
+            .actor(u.id)
+            .resource("user", u.id);
+    }
+    UnitOfWork::record_alone(&state.db, &state.relay, &event).await?;
+    Ok(())
+}
+
+/// The failure that reached the threshold locked the account: audited with the address
+/// that tipped it, and the company's admins told.
+async fn account_locked(
+    state: &AppState,
+    email: &Email,
+    client: &ClientInfo,
+    known: Option<&crate::entities::user::Model>,
+    lockout: super::Lockout,
+) -> Result<(), AuthError> {
+    metrics::counter!("auth_lockouts_total").increment(1);
+    let Some(u) = known else {
+        // Nobody to tell about an email that is no account; the lock still holds, so
+        // the answers stay the same as for a real one.
+        return Ok(());
+    };
+    tracing::warn!(user_id = %u.id, "account locked after failed sign-ins");
+    let minutes = lockout.duration.as_secs() / 60;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
+    txn.record(
+        &Event::new(SOURCE, "ACCOUNT_LOCKED")
+            .company(u.company_id)
+            .resource("user", u.id)
+            .details(json!({
+                "email": email.as_str(),
+                "ip_address": client.ip_address,
+                "failed_attempts": lockout.threshold,
+                "locked_minutes": minutes,
+            })),
+    )
+    .await?;
+    let company = CompanyId::from(u.company_id);
+    for admin in users::active_admins(&*txn, company).await? {
+        txn.notify(
+            &events::Notification::new(
+                company,
+                admin,
+                "ACCOUNT_LOCKED",
+                format!("Account locked: {}", u.email),
+                format!(
+                    "{} was locked for {minutes} minutes after {} failed sign-ins (last from {}). \
+                     Unlock it from user management if that was them.",
+                    u.email,
+                    lockout.threshold,
+                    client.ip_address.as_deref().unwrap_or("an unknown address")
+                ),
+            )
+            .resource("user", u.id),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
 #[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty))]
 pub async fn login(
     state: &AppState,
@@ -50,42 +131,79 @@ pub async fn login(
     // Brute force costs time: a client address gets so many attempts a minute at one
     // account, right or wrong. Keyed by address and email together, so clients behind one
     // proxy (whose address they share) do not exhaust each other's attempts.
-    if state.login_rate_limit > 0
-        && let Some(ip) = client.ip_address.as_deref()
-    {
-        let (hits, left) = state
-            .tokens
-            .hit(&format!("login:{ip}:{email}"), Duration::from_secs(60))
-            .await?;
-        if hits > state.login_rate_limit {
-            metrics::counter!("auth_logins_total", "outcome" => "rate_limited").increment(1);
-            return Err(AuthError::RateLimited(left.as_secs().max(1)));
+    // And one address gets so many attempts a minute across all accounts: password
+    // spraying, and locking accounts one after another, stay slow.
+    if let Some(ip) = client.ip_address.as_deref() {
+        for (key, limit) in [
+            (format!("login:{ip}:{email}"), state.login_rate_limit),
+            (format!("login-ip:{ip}"), state.login_rate_limit_per_ip),
+        ] {
+            if limit == 0 {
+                continue;
+            }
+            let (hits, left) = state.tokens.hit(&key, Duration::from_secs(60)).await?;
+            if hits > limit {
+                metrics::counter!("auth_logins_total", "outcome" => "rate_limited").increment(1);
+                return Err(AuthError::RateLimited(left.as_secs().max(1)));
+            }
         }
     }
     let user = users::find_by_email(&state.db, &email).await?;
+    // Lockout is decided before any hashing, by one atomic step in the token store, for
+    // known and unknown emails alike (the answer never tells them apart).
+    if let Some(lockout) = state.lockout {
+        // Checks in flight fill the threshold: wait for them to settle. Were they wrong,
+        // the account is locked by then and this attempt is refused unhashed; were they
+        // right, the count started over and this one is checked in turn.
+        let deadline = tokio::time::Instant::now() + LOCKOUT_WAIT;
+        loop {
+            match state
+                .tokens
+                .lockout_begin(email.as_str(), lockout.threshold)
+                .await?
+            {
+                LockoutGate::Check => break,
+                LockoutGate::Full if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                LockoutGate::Locked(_) | LockoutGate::Full => {
+                    metrics::counter!("auth_logins_total", "outcome" => "locked").increment(1);
+                    login_failed(state, &email, client, user.as_ref(), "account_locked").await?;
+                    return Err(AuthError::InvalidCredentials);
+                }
+            }
+        }
+    }
     let verified = state
         .passwords
         .verify(
             password.clone(),
             user.as_ref().map(|u| u.password_hash.clone()),
         )
-        .await?;
-    let (user, needs_rehash) = match (user, verified) {
+        .await;
+    let success = matches!(
+        (&user, &verified),
+        (Some(u), Ok(Verified::Yes { .. })) if u.is_active
+    );
+    if let Some(lockout) = state.lockout {
+        let locked_now = state
+            .tokens
+            .lockout_settle(email.as_str(), success, lockout.threshold, lockout.duration)
+            .await?;
+        if locked_now {
+            account_locked(state, &email, client, user.as_ref(), lockout).await?;
+        }
+    }
+    let (user, needs_rehash) = match (user, verified?) {
         (Some(u), Verified::Yes { needs_rehash }) if u.is_active => (u, needs_rehash),
         (known, Verified::Yes { .. } | Verified::No) => {
             metrics::counter!("auth_logins_total", "outcome" => "failure").increment(1);
-            let mut event = Event::new(SOURCE, "LOGIN_FAILED").details(json!({
-                "email": email.as_str(),
-                "ip_address": client.ip_address,
-                "user_agent": client.user_agent,
-            }));
-            if let Some(u) = known {
-                event = event
-                    .company(u.company_id)
-                    .actor(u.id)
-                    .resource("user", u.id);
-            }
-            UnitOfWork::record_alone(&state.db, &state.relay, &event).await?;
+            let reason = match &known {
+                Some(u) if !u.is_active => "inactive_account",
+                Some(_) => "wrong_password",
+                None => "unknown_email",
+            };
+            login_failed(state, &email, client, known.as_ref(), reason).await?;
             return Err(AuthError::InvalidCredentials);
         }
     };

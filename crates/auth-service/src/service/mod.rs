@@ -21,8 +21,20 @@ pub struct AppState {
     pub reuse_grace: Duration,
     /// Login attempts per client address and account per minute (0: no limit).
     pub login_rate_limit: u64,
+    /// Login attempts per client address across all accounts per minute (0: no limit).
+    pub login_rate_limit_per_ip: u64,
+    pub lockout: Option<Lockout>,
     /// Publishes the outbox; woken after every commit that wrote to it.
     pub relay: events::Relay,
+}
+
+/// Account lockout (security document: after 5 failed attempts, for 30 minutes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lockout {
+    /// Consecutive failed passwords that lock the account (`LOCKOUT_THRESHOLD`).
+    pub threshold: u32,
+    /// How long it stays locked (`LOCKOUT_MINUTES`).
+    pub duration: Duration,
 }
 
 /// The `source` of this service's events.

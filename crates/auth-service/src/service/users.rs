@@ -246,7 +246,29 @@ pub async fn update(
             .revoke_family(family, state.issuer.refresh_ttl())
             .await?;
     }
+    // A password an admin set is a fresh start: any lock ends with it.
+    if password_hash.is_some() {
+        state.tokens.lockout_clear(&updated.email).await?;
+    }
     updated.try_into()
+}
+
+/// Ends the account's lock at once and forgets its failed sign-ins (user management).
+pub async fn unlock(state: &AppState, principal: &Principal, id: UserId) -> Result<(), AuthError> {
+    manage(principal)?;
+    let user = load(state, principal.company_id, id).await?;
+    state.tokens.lockout_clear(&user.email).await?;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
+    txn.record(
+        &Event::new(SOURCE, "ACCOUNT_UNLOCKED")
+            .company(principal.company_id)
+            .actor(principal.user_id)
+            .resource("user", id)
+            .details(json!({"email": user.email})),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 pub async fn deactivate(

@@ -109,6 +109,22 @@ pub async fn lock_company_admins(
     .map(|_| ())
 }
 
+/// The company's active admins, for notices they must see.
+pub async fn active_admins(
+    db: &impl ConnectionTrait,
+    company: CompanyId,
+) -> Result<Vec<UserId>, DbErr> {
+    Ok(user::Entity::find()
+        .filter(user::Column::CompanyId.eq(Uuid::from(company)))
+        .filter(user::Column::Role.eq(Role::Admin.as_str()))
+        .filter(user::Column::IsActive.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| UserId::from(u.id))
+        .collect())
+}
+
 /// Active admins of the company who can manage users (no override takes user management
 /// away from them), other than `except`.
 pub async fn count_managing_admins(

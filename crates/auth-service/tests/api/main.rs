@@ -8,6 +8,7 @@ mod helpers;
 mod edges;
 mod errors;
 mod grpc;
+mod lockout;
 mod login;
 mod logout;
 mod operations;

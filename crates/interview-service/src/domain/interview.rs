@@ -87,13 +87,17 @@ pub const DURATION_MINUTES: std::ops::RangeInclusive<u32> = 5..=480;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateInterview {
     pub candidate_id: Uuid,
+    /// 1 to 20 active users of your company.
+    #[schema(min_items = 1, max_items = 20)]
     pub interviewer_ids: Vec<Uuid>,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     pub kind: InterviewKind,
     /// RFC 3339; stored in UTC, to the second.
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub scheduled_at: OffsetDateTime,
+    #[schema(minimum = 5, maximum = 480)]
     pub duration_minutes: u32,
     #[serde(default)]
     pub location: Option<String>,

@@ -23,9 +23,11 @@ pub struct Criterion {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateRubric {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[serde(default)]
     pub position: Option<String>,
+    #[schema(min_items = 1, max_items = 50)]
     pub criteria: Vec<Criterion>,
 }
 

@@ -1,7 +1,7 @@
 //! The in-process token store of the embedded default. Same state machine as the Redis
 //! Lua script; a mutex makes each operation atomic.
 
-use super::{RotateOutcome, Rotation, StoreError, TokenStore};
+use super::{LOCKOUT_CHECK_SLOT, LockoutGate, RotateOutcome, Rotation, StoreError, TokenStore};
 use auth_types::{SessionId, TokenId};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,6 +13,16 @@ struct Family {
     expires: Instant,
 }
 
+/// One account's failed passwords, its lock, and its checks in flight (each until when
+/// its slot counts).
+#[derive(Default)]
+struct Lockout {
+    fails: u32,
+    locked_until: Option<Instant>,
+    inflight: Vec<Instant>,
+    touched: Option<Instant>,
+}
+
 #[derive(Default)]
 struct State {
     families: HashMap<SessionId, Family>,
@@ -21,6 +31,7 @@ struct State {
     denied: HashMap<TokenId, Instant>,
     /// Rate-limit windows: hits and when the window ends.
     hits: HashMap<String, (u64, Instant)>,
+    lockouts: HashMap<String, Lockout>,
     last_sweep: Option<Instant>,
 }
 
@@ -38,6 +49,11 @@ impl State {
         self.rotated.retain(|_, (_, until)| *until > now);
         self.denied.retain(|_, until| *until > now);
         self.hits.retain(|_, (_, until)| *until > now);
+        self.lockouts.retain(|_, l| {
+            l.locked_until.is_some_and(|t| t > now)
+                || l.touched
+                    .is_some_and(|t| now.duration_since(t) < Duration::from_secs(24 * 3600))
+        });
     }
 }
 
@@ -145,6 +161,61 @@ impl TokenStore for MemoryTokenStore {
             }
             entry.0 += 1;
             (entry.0, entry.1.saturating_duration_since(now))
+        })
+    }
+
+    async fn lockout_begin(
+        &self,
+        account: &str,
+        threshold: u32,
+    ) -> Result<LockoutGate, StoreError> {
+        self.with(|s, now| {
+            let l = s.lockouts.entry(account.to_owned()).or_default();
+            if let Some(until) = l.locked_until.filter(|t| *t > now) {
+                return LockoutGate::Locked(until.saturating_duration_since(now));
+            }
+            l.inflight.retain(|until| *until > now);
+            let taken = usize::try_from(l.fails).unwrap_or(usize::MAX) + l.inflight.len();
+            if taken >= usize::try_from(threshold).unwrap_or(usize::MAX) {
+                return LockoutGate::Full;
+            }
+            l.inflight.push(now + LOCKOUT_CHECK_SLOT);
+            l.touched = Some(now);
+            LockoutGate::Check
+        })
+    }
+
+    async fn lockout_settle(
+        &self,
+        account: &str,
+        success: bool,
+        threshold: u32,
+        lock: Duration,
+    ) -> Result<bool, StoreError> {
+        self.with(|s, now| {
+            let l = s.lockouts.entry(account.to_owned()).or_default();
+            if !l.inflight.is_empty() {
+                l.inflight.remove(0);
+            }
+            l.touched = Some(now);
+            if success {
+                l.fails = 0;
+                l.locked_until = None;
+                return false;
+            }
+            l.fails = l.fails.saturating_add(1);
+            if l.fails >= threshold && !lock.is_zero() {
+                l.fails = 0;
+                l.locked_until = Some(now + lock);
+                return true;
+            }
+            false
+        })
+    }
+
+    async fn lockout_clear(&self, account: &str) -> Result<(), StoreError> {
+        self.with(|s, _| {
+            s.lockouts.remove(account);
         })
     }
 
@@ -288,5 +359,60 @@ mod tests {
         assert_eq!(store.hit("other", window).await.unwrap().0, 1);
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(store.hit("k", window).await.unwrap().0, 1);
+    }
+
+    #[tokio::test]
+    async fn concurrent_checks_never_outrun_the_lockout_threshold() {
+        let store = std::sync::Arc::new(MemoryTokenStore::new());
+        let lock = Duration::from_secs(60);
+        let gates = futures_util::future::join_all((0..50).map(|_| {
+            let store = store.clone();
+            async move { store.lockout_begin("a@b.example", 5).await.unwrap() }
+        }))
+        .await;
+        let checks = gates.iter().filter(|g| **g == LockoutGate::Check).count();
+        assert_eq!(checks, 5);
+        assert!(
+            gates
+                .iter()
+                .all(|g| matches!(g, LockoutGate::Check | LockoutGate::Full))
+        );
+        let mut locked = 0;
+        for _ in 0..checks {
+            if store
+                .lockout_settle("a@b.example", false, 5, lock)
+                .await
+                .unwrap()
+            {
+                locked += 1;
+            }
+        }
+        assert_eq!(locked, 1, "the fifth failure locks, once");
+        assert!(matches!(
+            store.lockout_begin("a@b.example", 5).await.unwrap(),
+            LockoutGate::Locked(d) if d <= lock
+        ));
+        store.lockout_clear("a@b.example").await.unwrap();
+        assert_eq!(
+            store.lockout_begin("a@b.example", 5).await.unwrap(),
+            LockoutGate::Check
+        );
+        // A success forgets the failures.
+        store
+            .lockout_settle("a@b.example", true, 5, lock)
+            .await
+            .unwrap();
+        for _ in 0..4 {
+            assert_eq!(
+                store.lockout_begin("a@b.example", 5).await.unwrap(),
+                LockoutGate::Check
+            );
+            assert!(
+                !store
+                    .lockout_settle("a@b.example", false, 5, lock)
+                    .await
+                    .unwrap()
+            );
+        }
     }
 }

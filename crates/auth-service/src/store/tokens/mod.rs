@@ -43,6 +43,22 @@ pub enum RotateOutcome {
     Unknown,
 }
 
+/// Whether a password may be checked against an account's hash now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockoutGate {
+    /// Check it, then settle with [`TokenStore::lockout_settle`].
+    Check,
+    /// Locked for this long yet.
+    Locked(Duration),
+    /// The failures so far and the checks in flight reach the threshold: refused without
+    /// hashing, so concurrent guesses cannot outrun the count.
+    Full,
+}
+
+/// How long a reserved check may stay unsettled (a process that died mid-check) before
+/// its slot counts no more.
+pub const LOCKOUT_CHECK_SLOT: Duration = Duration::from_secs(30);
+
 #[async_trait::async_trait]
 pub trait TokenStore: Send + Sync {
     /// Records the first refresh token of a new family.
@@ -70,6 +86,24 @@ pub trait TokenStore: Send + Sync {
     /// Counts one hit on `key` in a fixed window starting at its first hit: the hits so
     /// far in the window, and how long until it ends.
     async fn hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), StoreError>;
+
+    /// Reserves one password check of `account`, atomically with the lock and the count:
+    /// of any number of concurrent attempts at most `threshold` are ever checked.
+    async fn lockout_begin(&self, account: &str, threshold: u32)
+    -> Result<LockoutGate, StoreError>;
+
+    /// Settles a reserved check: success clears the failures; a failure counts, and the
+    /// one that reaches `threshold` locks the account for `lock` (answers `true`).
+    async fn lockout_settle(
+        &self,
+        account: &str,
+        success: bool,
+        threshold: u32,
+        lock: Duration,
+    ) -> Result<bool, StoreError>;
+
+    /// Ends a lock and forgets the failures (an admin's unlock or password reset).
+    async fn lockout_clear(&self, account: &str) -> Result<(), StoreError>;
 
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), StoreError>;

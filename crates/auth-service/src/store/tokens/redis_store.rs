@@ -2,7 +2,7 @@
 //! token and its replacement are atomic across every auth replica; every key has a TTL,
 //! so nothing outlives the token it is about.
 
-use super::{RotateOutcome, Rotation, StoreError, TokenStore};
+use super::{LOCKOUT_CHECK_SLOT, LockoutGate, RotateOutcome, Rotation, StoreError, TokenStore};
 use auth_types::{SessionId, TokenId};
 use deadpool_redis::{Config, Pool, Runtime};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -26,10 +26,49 @@ redis.call('HSET', KEYS[1], 'revoked', '1')
 return 'reuse'
 ";
 
+/// KEYS[1] the account's hash {fails, locked_until}; KEYS[2] its checks in flight.
+/// ARGV: threshold, slot ttl (s), state ttl (s). The lock is timed by the Redis server's
+/// clock, so every replica agrees. Answers {0} check, {1, seconds} locked, {2} full.
+const LOCKOUT_BEGIN: &str = r"
+local now = tonumber(redis.call('TIME')[1])
+local locked_until = tonumber(redis.call('HGET', KEYS[1], 'locked_until') or '0')
+if locked_until > now then return {1, locked_until - now} end
+local fails = tonumber(redis.call('HGET', KEYS[1], 'fails') or '0')
+local inflight = tonumber(redis.call('GET', KEYS[2]) or '0')
+if fails + inflight >= tonumber(ARGV[1]) then return {2, 0} end
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return {0, 0}
+";
+
+/// KEYS as LOCKOUT_BEGIN. ARGV: success (1/0), threshold, lock (s), state ttl (s).
+/// Answers 1 when this failure locked the account.
+const LOCKOUT_SETTLE: &str = r"
+local inflight = tonumber(redis.call('GET', KEYS[2]) or '0')
+if inflight > 1 then redis.call('DECR', KEYS[2]) else redis.call('DEL', KEYS[2]) end
+if ARGV[1] == '1' then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+local fails = redis.call('HINCRBY', KEYS[1], 'fails', 1)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+if fails >= tonumber(ARGV[2]) and tonumber(ARGV[3]) > 0 then
+  local now = tonumber(redis.call('TIME')[1])
+  redis.call('HSET', KEYS[1], 'fails', 0, 'locked_until', now + tonumber(ARGV[3]))
+  return 1
+end
+return 0
+";
+
+/// How long failures are remembered without a new one (a lock lasts its own time).
+const FAILURES_REMEMBERED: Duration = Duration::from_secs(24 * 3600);
+
 pub struct RedisTokenStore {
     pool: Pool,
     prefix: String,
     rotate: redis::Script,
+    lockout_begin: redis::Script,
+    lockout_settle: redis::Script,
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -50,6 +89,8 @@ impl RedisTokenStore {
             pool,
             prefix: prefix.into(),
             rotate: redis::Script::new(ROTATE),
+            lockout_begin: redis::Script::new(LOCKOUT_BEGIN),
+            lockout_settle: redis::Script::new(LOCKOUT_SETTLE),
         })
     }
 
@@ -63,6 +104,15 @@ impl RedisTokenStore {
 
     fn rotated_key(&self, jti: TokenId) -> String {
         format!("{}rt:used:{jti}", self.prefix)
+    }
+
+    /// An account's lockout keys, sharing one hash tag so a script may use both on Redis
+    /// Cluster.
+    fn lockout_keys(&self, account: &str) -> (String, String) {
+        (
+            format!("{}lock:{{{account}}}:state", self.prefix),
+            format!("{}lock:{{{account}}}:inflight", self.prefix),
+        )
     }
 
     fn denied_key(&self, jti: TokenId) -> String {
@@ -174,6 +224,65 @@ impl TokenStore for RedisTokenStore {
             .await
             .map_err(err)?;
         Ok((count, Duration::from_secs(u64::try_from(ttl).unwrap_or(0))))
+    }
+
+    async fn lockout_begin(
+        &self,
+        account: &str,
+        threshold: u32,
+    ) -> Result<LockoutGate, StoreError> {
+        let (state, inflight) = self.lockout_keys(account);
+        let mut conn = self.conn().await?;
+        let (gate, seconds): (u8, u64) = self
+            .lockout_begin
+            .key(state)
+            .key(inflight)
+            .arg(threshold)
+            .arg(ttl_secs(LOCKOUT_CHECK_SLOT))
+            .arg(ttl_secs(FAILURES_REMEMBERED))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(err)?;
+        Ok(match gate {
+            0 => LockoutGate::Check,
+            1 => LockoutGate::Locked(Duration::from_secs(seconds)),
+            _ => LockoutGate::Full,
+        })
+    }
+
+    async fn lockout_settle(
+        &self,
+        account: &str,
+        success: bool,
+        threshold: u32,
+        lock: Duration,
+    ) -> Result<bool, StoreError> {
+        let (state, inflight) = self.lockout_keys(account);
+        let mut conn = self.conn().await?;
+        let locked: u8 = self
+            .lockout_settle
+            .key(state)
+            .key(inflight)
+            .arg(u8::from(success))
+            .arg(threshold)
+            .arg(lock.as_secs())
+            .arg(ttl_secs(FAILURES_REMEMBERED.max(lock)))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(err)?;
+        Ok(locked == 1)
+    }
+
+    async fn lockout_clear(&self, account: &str) -> Result<(), StoreError> {
+        let (state, inflight) = self.lockout_keys(account);
+        let mut conn = self.conn().await?;
+        redis::cmd("DEL")
+            .arg(state)
+            .arg(inflight)
+            .query_async::<u64>(&mut conn)
+            .await
+            .map(|_| ())
+            .map_err(err)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

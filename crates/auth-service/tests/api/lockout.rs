@@ -1,0 +1,240 @@
+//! Account lockout against the real Redis: race-proof, no enumeration, audited, undone by
+//! an admin. The broker is unreachable here on purpose, so every event stays in the
+//! outbox where the test can read it.
+
+use crate::helpers::*;
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use serde_json::{Value, json};
+
+/// Auth with lockout at its defaults (5 failures, 30 minutes) and no broker.
+async fn spawn_locking_app() -> TestApp {
+    spawn_app_with(&[
+        ("LOCKOUT_THRESHOLD", "5"),
+        ("LOCKOUT_MINUTES", "30"),
+        ("AMQP_URL", "amqp://guest:guest@127.0.0.1:1/%2f"),
+    ])
+    .await
+}
+
+/// The payloads of the outbox entries whose routing key is `key`.
+async fn outbox(app: &TestApp, key: &str) -> Vec<Value> {
+    app.db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT payload FROM outbox WHERE routing_key = $1 ORDER BY created_at",
+            [key.into()],
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_str(&r.try_get::<String>("", "payload").unwrap()).unwrap())
+        .collect()
+}
+
+fn reasons(events: &[Value], reason: &str) -> usize {
+    events
+        .iter()
+        .filter(|e| e["details"]["reason"] == reason)
+        .count()
+}
+
+#[tokio::test]
+async fn fifty_concurrent_wrong_passwords_check_at_most_five_and_lock_the_account() {
+    let app = spawn_locking_app().await;
+    let admin = app.admin_tokens().await;
+    let (victim, _) = app.user_with_role("agent").await;
+    let victim_email = body(
+        app.get(&format!("/api/v1/users/{victim}"), &admin.access)
+            .await,
+    )
+    .await["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let passwords: Vec<String> = (0..50).map(|i| format!("Wrong-pass{i}")).collect();
+    let attempts = passwords.iter().map(|p| app.login(&victim_email, p));
+    let answers = futures_util::future::join_all(attempts).await;
+    for res in answers {
+        assert_eq!(
+            assert_error(res, StatusCode::UNAUTHORIZED).await,
+            "Invalid email or password"
+        );
+    }
+    let failed = outbox(&app, "event.auth.login_failed").await;
+    assert_eq!(
+        reasons(&failed, "wrong_password"),
+        5,
+        "exactly five were checked"
+    );
+    assert_eq!(
+        reasons(&failed, "account_locked"),
+        45,
+        "the rest refused unhashed"
+    );
+    let locked = outbox(&app, "event.auth.account_locked").await;
+    assert_eq!(locked.len(), 1);
+    assert_eq!(locked[0]["resource_id"], victim.to_string());
+    assert_eq!(locked[0]["details"]["ip_address"], "127.0.0.1");
+    // Every admin of the company is told.
+    let notes = outbox(&app, "notification.account_locked").await;
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0]["user_id"], app.admin_id.to_string());
+
+    // The right password does not get in while it is locked, and says nothing new.
+    let res = app.login(&victim_email, "User-Pass1").await;
+    assert_eq!(
+        assert_error(res, StatusCode::UNAUTHORIZED).await,
+        "Invalid email or password"
+    );
+
+    // An admin ends the lock at once; it is audited.
+    let res = app
+        .send_json(
+            Method::POST,
+            &format!("/api/v1/users/{victim}/unlock"),
+            &admin.access,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(outbox(&app, "event.auth.account_unlocked").await.len(), 1);
+    assert_eq!(
+        app.login(&victim_email, "User-Pass1").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_success_resets_the_count_and_an_unknown_email_locks_just_the_same() {
+    let app = spawn_locking_app().await;
+    let email = app.admin_email.clone();
+    for round in 0..3 {
+        for i in 0..4 {
+            let res = app.login(&email, &format!("Wrong-{round}-{i}A")).await;
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        }
+        // Four failures, then the right password: in, and the count starts over.
+        assert_eq!(
+            app.login(&email, ADMIN_PASSWORD).await.status(),
+            StatusCode::OK
+        );
+    }
+    assert!(outbox(&app, "event.auth.account_locked").await.is_empty());
+
+    // An address that is no account answers exactly as a real one would, lock included.
+    for i in 0..7 {
+        let res = app
+            .login("nobody@acme.example", &format!("Wrong-{i}A"))
+            .await;
+        assert_eq!(
+            assert_error(res, StatusCode::UNAUTHORIZED).await,
+            "Invalid email or password"
+        );
+    }
+    let failed = outbox(&app, "event.auth.login_failed").await;
+    assert_eq!(reasons(&failed, "unknown_email"), 5);
+    assert_eq!(reasons(&failed, "account_locked"), 2);
+}
+
+#[tokio::test]
+async fn an_admin_setting_a_password_ends_the_lock() {
+    let app = spawn_locking_app().await;
+    let admin = app.admin_tokens().await;
+    let email = format!("locked-{}@acme.example", uuid::Uuid::new_v4().simple());
+    let id = app
+        .create_user(&admin.access, &email, "User-Pass1", "agent")
+        .await;
+    for i in 0..5 {
+        app.login(&email, &format!("Wrong-{i}A")).await;
+    }
+    assert_eq!(
+        app.login(&email, "User-Pass1").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let res = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            &admin.access,
+            &json!({"password": "Fresh-Pass2"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        app.login(&email, "Fresh-Pass2").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn unlock_needs_user_management_and_a_user_of_the_company() {
+    let app = spawn_locking_app().await;
+    let admin = app.admin_tokens().await;
+    let (agent, agent_tokens) = app.user_with_role("agent").await;
+    let res = app
+        .send_json(
+            Method::POST,
+            &format!("/api/v1/users/{agent}/unlock"),
+            &agent_tokens.access,
+            &json!({}),
+        )
+        .await;
+    assert_error(res, StatusCode::FORBIDDEN).await;
+    let res = app
+        .send_json(
+            Method::POST,
+            &format!("/api/v1/users/{}/unlock", uuid::Uuid::new_v4()),
+            &admin.access,
+            &json!({}),
+        )
+        .await;
+    assert_error(res, StatusCode::NOT_FOUND).await;
+}
+
+#[test]
+fn lockout_settings_are_bounded_and_name_their_variable() {
+    for (name, value) in [
+        ("LOCKOUT_THRESHOLD", "0"),
+        ("LOCKOUT_THRESHOLD", "many"),
+        ("LOCKOUT_MINUTES", "-1"),
+        ("LOCKOUT_MINUTES", "20000"),
+    ] {
+        let env = service_runtime::config::Env::from_pairs([
+            ("DATABASE_URL", "postgres://x"),
+            ("REDIS_URL", "redis://x"),
+            ("SECRET_KEY", SECRET),
+            ("INTERNAL_API_KEY", INTERNAL_KEY),
+            ("AMQP_URL", "amqp://x"),
+            (name, value),
+        ]);
+        let err = auth_service::Settings::from_env(&env, None).unwrap_err();
+        assert!(err.to_string().contains(name), "{name}={value}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn one_address_gets_so_many_attempts_a_minute_across_all_accounts() {
+    let app = spawn_app_with(&[("LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE", "3")]).await;
+    for i in 0..3 {
+        let res = app
+            .login(&format!("sprayed-{i}@acme.example"), "Spring-2026")
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    // A fourth account from the same address: refused before any check, even the admin
+    // with the right password.
+    let res = app.login(&app.admin_email, ADMIN_PASSWORD).await;
+    assert!(res.headers().contains_key("retry-after"));
+    assert_error(res, StatusCode::TOO_MANY_REQUESTS).await;
+}
+
+#[tokio::test]
+async fn many_concurrent_right_passwords_all_get_in() {
+    let app = spawn_locking_app().await;
+    let logins = (0..20).map(|_| app.login(&app.admin_email, ADMIN_PASSWORD));
+    for res in futures_util::future::join_all(logins).await {
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    assert!(outbox(&app, "event.auth.account_locked").await.is_empty());
+}
