@@ -29,6 +29,8 @@ pub struct Settings {
     pub db_max_connections: u32,
     pub token_store: TokenStoreSettings,
     pub secret_key: SecretString,
+    /// The `iss` of every token (`TOKEN_ISSUER`), checked on every use.
+    pub token_issuer: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     pub reuse_grace: Duration,
@@ -93,6 +95,9 @@ impl Settings {
                 format!("must be at least {MIN_SECRET_KEY_BYTES} bytes long"),
             ));
         }
+        if let Some(why) = service_runtime::config::weak_secret(secret_key.expose_secret()) {
+            return Err(ConfigError::invalid("SECRET_KEY", why));
+        }
         let token_store = match token_store {
             Some(url) => TokenStoreSettings::Redis {
                 url: SecretString::from(url),
@@ -102,16 +107,23 @@ impl Settings {
         };
         let access_minutes: u64 = env.parse_or("ACCESS_TOKEN_EXPIRE_MINUTES", 15)?;
         let refresh_days: u64 = env.parse_or("REFRESH_TOKEN_EXPIRE_DAYS", 7)?;
-        if access_minutes == 0 {
+        if !(1..=60).contains(&access_minutes) {
             return Err(ConfigError::invalid(
                 "ACCESS_TOKEN_EXPIRE_MINUTES",
-                "must be at least 1",
+                "must be 1 to 60",
             ));
         }
-        if refresh_days == 0 {
+        if !(1..=30).contains(&refresh_days) {
             return Err(ConfigError::invalid(
                 "REFRESH_TOKEN_EXPIRE_DAYS",
-                "must be at least 1",
+                "must be 1 to 30",
+            ));
+        }
+        let grace_seconds: u64 = env.parse_or("REFRESH_REUSE_GRACE_SECONDS", 5)?;
+        if grace_seconds > 60 {
+            return Err(ConfigError::invalid(
+                "REFRESH_REUSE_GRACE_SECONDS",
+                "must be at most 60",
             ));
         }
         let threshold: u32 = env.parse_or("LOCKOUT_THRESHOLD", 5)?;
@@ -140,9 +152,21 @@ impl Settings {
             db_max_connections: env.parse_or("DB_MAX_CONNECTIONS", 10)?,
             token_store,
             secret_key,
+            token_issuer: match env.get("TOKEN_ISSUER") {
+                None => "auth".to_owned(),
+                Some(v) if (1..=200).contains(&v.len()) && !v.chars().any(char::is_control) => {
+                    v.to_owned()
+                }
+                Some(_) => {
+                    return Err(ConfigError::invalid(
+                        "TOKEN_ISSUER",
+                        "must be 1 to 200 characters without control characters",
+                    ));
+                }
+            },
             access_ttl: Duration::from_secs(access_minutes * 60),
             refresh_ttl: Duration::from_secs(refresh_days * 86_400),
-            reuse_grace: Duration::from_secs(env.parse_or("REFRESH_REUSE_GRACE_SECONDS", 5)?),
+            reuse_grace: Duration::from_secs(grace_seconds),
             login_rate_limit: env.parse_or("LOGIN_RATE_LIMIT_PER_MINUTE", 5)?,
             login_rate_limit_per_ip: env.parse_or("LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE", 30)?,
             lockout,
@@ -203,7 +227,23 @@ mod tests {
         for (name, value) in [
             ("ACCESS_TOKEN_EXPIRE_MINUTES", "x"),
             ("ACCESS_TOKEN_EXPIRE_MINUTES", "0"),
+            ("ACCESS_TOKEN_EXPIRE_MINUTES", "61"),
+            ("ACCESS_TOKEN_EXPIRE_MINUTES", "18446744073709551615"),
+            ("REFRESH_TOKEN_EXPIRE_DAYS", "31"),
             ("REFRESH_REUSE_GRACE_SECONDS", "-1"),
+            ("REFRESH_REUSE_GRACE_SECONDS", "61"),
+            // The placeholders of .env.example and the Kubernetes secret template.
+            (
+                "SECRET_KEY",
+                "change-me-to-the-output-of-openssl-rand-hex-32",
+            ),
+            (
+                "SECRET_KEY",
+                "CHANGE-ME-at-least-32-random-bytes-openssl-rand-base64-48",
+            ),
+            ("SECRET_KEY", "ffffffffffffffffffffffffffffffffffffffff"),
+            ("INTERNAL_API_KEY", "change-me-internal-api-key"),
+            ("INTERNAL_API_KEY", "CHANGE-ME-openssl-rand-hex-32"),
             ("AUTH_HTTP_ADDR", "nowhere"),
             ("ALGORITHM", "RS256"),
             ("HTTP_WORKERS", "0"),

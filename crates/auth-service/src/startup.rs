@@ -79,6 +79,7 @@ impl Application {
             tokens: tokens.clone(),
             issuer: TokenIssuer::new(
                 &settings.secret_key,
+                &settings.token_issuer,
                 settings.access_ttl,
                 settings.refresh_ttl,
             ),

@@ -10,9 +10,16 @@ pub enum TokenKind {
     Refresh,
 }
 
+/// The audience of every token auth issues: the services of this platform.
+pub const AUDIENCE: &str = "ai-interviewer-platform";
+
 /// A short-lived access token, sent as `Authorization: Bearer`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
+    /// Who issued it (`TOKEN_ISSUER`), checked on every use (RFC 8725 §3.8).
+    pub iss: String,
+    /// Who it is for: the platform's services ([`AUDIENCE`]).
+    pub aud: String,
     pub sub: UserId,
     pub company_id: CompanyId,
     pub role: Role,
@@ -27,6 +34,8 @@ pub struct AccessClaims {
 /// A long-lived refresh token; rotated on every use.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshClaims {
+    pub iss: String,
+    pub aud: String,
     pub sub: UserId,
     pub company_id: CompanyId,
     pub jti: TokenId,

@@ -8,7 +8,7 @@ mod ids;
 mod permissions;
 mod principal;
 
-pub use claims::{AccessClaims, RefreshClaims, TokenKind};
+pub use claims::{AUDIENCE, AccessClaims, RefreshClaims, TokenKind};
 pub use client::{IntrospectError, IntrospectionClient, UserRef};
 pub use extract::{Caller, RequiredPage};
 pub use ids::{CompanyId, SessionId, TokenId, UserId};

@@ -178,6 +178,35 @@ pub fn grpc_url(name: &str, url: String) -> Result<String, ConfigError> {
     }
 }
 
+/// Why a secret must not be used: it is (or holds) a documentation placeholder, or has too
+/// little variety to be random. A key copied from `.env.example` or the Kubernetes secret
+/// template would be the same in every deployment that forgot to change it.
+pub fn weak_secret(value: &str) -> Option<&'static str> {
+    let lower = value.to_ascii_lowercase();
+    let placeholder = [
+        "change-me",
+        "changeme",
+        "change_me",
+        "change me",
+        "replace-me",
+        "example",
+    ]
+    .iter()
+    .any(|p| lower.contains(p));
+    if placeholder {
+        return Some("is a placeholder from the examples; generate one (openssl rand -hex 32)");
+    }
+    let mut distinct: Vec<u8> = value.bytes().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 8 {
+        return Some(
+            "has too little entropy (too few distinct characters); generate one (openssl rand -hex 32)",
+        );
+    }
+    None
+}
+
 /// `INTERNAL_API_KEY`: required (at least 16 printable ASCII characters) unless a default
 /// is given.
 pub fn internal_key(
@@ -201,6 +230,9 @@ pub fn internal_key(
             "INTERNAL_API_KEY",
             format!("must be at least {MIN_INTERNAL_KEY_BYTES} printable ASCII characters"),
         ));
+    }
+    if let Some(why) = weak_secret(raw) {
+        return Err(ConfigError::invalid("INTERNAL_API_KEY", why));
     }
     Ok(key)
 }
@@ -243,5 +275,55 @@ impl AuthClientSettings {
             internal_key,
             introspection_ttl: std::time::Duration::from_millis(cache_ms),
         })
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::weak_secret;
+
+    /// The values the examples ship with, read from the files themselves.
+    fn example_values() -> Vec<String> {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let mut out = Vec::new();
+        for (file, sep) in [
+            (".env.example", '='),
+            ("deploy/base/secret.example.yaml", ':'),
+        ] {
+            let text = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
+            for line in text.lines() {
+                let line = line.trim();
+                for key in ["SECRET_KEY", "INTERNAL_API_KEY"] {
+                    if let Some(rest) = line
+                        .strip_prefix(key)
+                        .and_then(|r| r.trim_start().strip_prefix(sep))
+                    {
+                        out.push(rest.trim().trim_matches('"').to_owned());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_examples_placeholders_and_repeated_characters_are_refused() {
+        let examples = example_values();
+        assert!(examples.len() >= 4, "{examples:?}");
+        for value in &examples {
+            assert!(weak_secret(value).is_some(), "{value}");
+        }
+        for weak in [
+            "a".repeat(64),
+            "abababababababababababababababab".into(),
+            format!("{}CHANGEME", "9f".repeat(20)),
+        ] {
+            assert!(weak_secret(&weak).is_some(), "{weak}");
+        }
+        // What `openssl rand -hex 32` gives passes.
+        assert_eq!(
+            weak_secret("3f9a1c7e5b2d4f608a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d1e3f"),
+            None
+        );
     }
 }

@@ -109,6 +109,11 @@ impl Passwords {
 
 fn verify_blocking(argon: &Argon2<'_>, password: &str, stored: &str) -> Verified {
     if stored.starts_with("$2") {
+        // bcrypt reads only the first 72 bytes: a longer password would match any that
+        // shares them. It never verifies (the user resets it); argon2 hashes have no limit.
+        if password.len() > 72 {
+            return Verified::No;
+        }
         return match bcrypt::verify(password, stored) {
             Ok(true) => Verified::Yes { needs_rehash: true },
             Ok(false) | Err(_) => Verified::No,
@@ -185,6 +190,23 @@ mod tests {
             p.verify(secret("Legacy1pasS"), Some(legacy)).await.unwrap(),
             Verified::No
         );
+    }
+
+    #[tokio::test]
+    async fn a_password_past_72_bytes_never_verifies_against_bcrypt() {
+        let p = Passwords::new().unwrap();
+        let long = format!("Legacy1{}", "x".repeat(80));
+        // bcrypt itself reads 72 bytes, so both of these would match the stored hash.
+        let legacy = bcrypt::hash(&long, 4).unwrap();
+        let same_prefix = format!("{}DIFFERENT", &long[..72]);
+        for attempt in [long.clone(), same_prefix] {
+            assert_eq!(
+                p.verify(secret(&attempt), Some(legacy.clone()))
+                    .await
+                    .unwrap(),
+                Verified::No
+            );
+        }
     }
 
     #[tokio::test]

@@ -30,6 +30,7 @@ pub struct IssuedPair {
 
 #[derive(Clone)]
 pub struct TokenIssuer {
+    issuer: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -38,12 +39,20 @@ pub struct TokenIssuer {
 }
 
 impl TokenIssuer {
-    pub fn new(secret: &SecretString, access_ttl: Duration, refresh_ttl: Duration) -> Self {
+    pub fn new(
+        secret: &SecretString,
+        issuer: &str,
+        access_ttl: Duration,
+        refresh_ttl: Duration,
+    ) -> Self {
         let key = secret.expose_secret().as_bytes();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[auth_types::AUDIENCE]);
         Self {
+            issuer: issuer.to_owned(),
             encoding: EncodingKey::from_secret(key),
             decoding: DecodingKey::from_secret(key),
             validation,
@@ -69,6 +78,8 @@ impl TokenIssuer {
     ) -> Result<IssuedPair, TokenError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let access = AccessClaims {
+            iss: self.issuer.clone(),
+            aud: auth_types::AUDIENCE.to_owned(),
             sub: user,
             company_id: company,
             role,
@@ -79,6 +90,8 @@ impl TokenIssuer {
             typ: TokenKind::Access,
         };
         let refresh = RefreshClaims {
+            iss: self.issuer.clone(),
+            aud: auth_types::AUDIENCE.to_owned(),
             sub: user,
             company_id: company,
             jti: TokenId::new(),
@@ -130,6 +143,7 @@ mod tests {
     fn issuer(secret: &str) -> TokenIssuer {
         TokenIssuer::new(
             &SecretString::from(secret.to_owned()),
+            "auth",
             Duration::from_secs(900),
             Duration::from_secs(604_800),
         )
@@ -168,6 +182,24 @@ mod tests {
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         assert!(i.verify_access(&format!("{header}.{payload}.")).is_err());
         assert!(i.verify_access(&format!("{header}.{payload}")).is_err());
+    }
+
+    #[test]
+    fn another_issuer_or_audience_is_refused() {
+        let key = SecretString::from("an-example-secret-that-is-long-enough-32".to_owned());
+        let ttl = Duration::from_secs(900);
+        let ours = TokenIssuer::new(&key, "auth", ttl, ttl);
+        let theirs = TokenIssuer::new(&key, "another-issuer", ttl, ttl);
+        assert!(ours.verify_access(&pair(&theirs).access_token).is_err());
+        let mut claims = pair(&ours).access;
+        claims.aud = "someone-else".into();
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &ours.encoding).unwrap();
+        assert!(ours.verify_access(&token).is_err());
+        claims.aud = auth_types::AUDIENCE.into();
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &ours.encoding).unwrap();
+        assert!(ours.verify_access(&token).is_ok());
     }
 
     #[test]

@@ -49,11 +49,12 @@ pub struct MessageResponse {
 
 fn client_info(req: &HttpRequest) -> ClientInfo {
     ClientInfo {
+        // Bounded: it goes into the session and the append-only audit log.
         user_agent: req
             .headers()
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+            .map(|ua| ua.chars().take(256).collect()),
         // The socket's peer, not X-Forwarded-For, which any client can write.
         ip_address: req.peer_addr().map(|a| a.ip().to_string()),
     }

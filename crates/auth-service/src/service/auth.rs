@@ -7,7 +7,7 @@ use crate::domain::password::{MAX_LEN, Verified};
 use crate::domain::tokens::IssuedPair;
 use crate::error::AuthError;
 use crate::store::sessions::{self, NewSession};
-use crate::store::tokens::{LockoutGate, RotateOutcome, Rotation};
+use crate::store::tokens::{LockoutGate, Owner, RotateOutcome, Rotation};
 use crate::store::users;
 use auth_types::{CompanyId, PagePermissions, Principal, Role, UserId};
 use events::{Event, UnitOfWork};
@@ -224,7 +224,15 @@ pub async fn login(
     // The family first: if the store is down nothing is written and the client gets 503.
     state
         .tokens
-        .begin_family(session, pair.refresh.jti, state.issuer.refresh_ttl())
+        .begin_family(
+            session,
+            Owner {
+                user: user_id,
+                company,
+            },
+            pair.refresh.jti,
+            state.issuer.refresh_ttl(),
+        )
         .await?;
     let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     sessions::insert(
@@ -276,6 +284,10 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<IssuedPair, AuthEr
         .tokens
         .rotate(Rotation {
             family: claims.fam,
+            owner: Owner {
+                user: claims.sub,
+                company: claims.company_id,
+            },
             presented: claims.jti,
             next: pair.refresh.jti,
             grace: state.reuse_grace,
@@ -352,7 +364,14 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Au
     let claims = state.issuer.verify_access(token).map_err(|_| invalid())?;
     if state
         .tokens
-        .is_access_revoked(claims.jti, claims.sid)
+        .is_access_revoked(
+            claims.jti,
+            claims.sid,
+            Owner {
+                user: claims.sub,
+                company: claims.company_id,
+            },
+        )
         .await?
     {
         return Err(invalid());

@@ -140,3 +140,55 @@ async fn unauthorized_access_is_rejected() {
         .unwrap();
     assert!(metrics.contains("auth_invalid_tokens_total"), "{metrics}");
 }
+
+/// With the signing key, a user signs a token naming another user (an admin) and their
+/// own live session: the session was issued to them, so it is refused.
+#[tokio::test]
+async fn a_token_naming_another_user_on_ones_own_live_session_is_refused() {
+    let app = spawn_app().await;
+    let (_, agent) = app.user_with_role("agent").await;
+    for token in [&agent.access, &agent.refresh] {
+        let mut claims = claims_of(token);
+        claims["sub"] = json!(app.admin_id.to_string());
+        if claims["typ"] == "access" {
+            claims["role"] = json!("admin");
+        }
+        let forged = sign(&claims, SECRET);
+        if claims["typ"] == "access" {
+            assert_eq!(me_status(&app, &forged).await, StatusCode::UNAUTHORIZED);
+        } else {
+            assert_eq!(
+                app.refresh(&forged).await.status(),
+                StatusCode::UNAUTHORIZED
+            );
+        }
+    }
+    // The agent's own tokens still work: the forgery changed nothing.
+    assert_eq!(me_status(&app, &agent.access).await, StatusCode::OK);
+    assert_eq!(app.refresh(&agent.refresh).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_token_of_another_issuer_or_audience_is_refused() {
+    let app = spawn_app().await;
+    let tokens = app.admin_tokens().await;
+    let claims = claims_of(&tokens.access);
+    assert_eq!(claims["iss"], "auth");
+    assert_eq!(claims["aud"], "ai-interviewer-platform");
+    for (field, value) in [("iss", "someone-else"), ("aud", "another-platform")] {
+        let mut forged = claims.clone();
+        forged[field] = json!(value);
+        assert_eq!(
+            me_status(&app, &sign(&forged, SECRET)).await,
+            StatusCode::UNAUTHORIZED,
+            "{field}"
+        );
+        let mut missing = claims.clone();
+        missing.as_object_mut().unwrap().remove(field);
+        assert_eq!(
+            me_status(&app, &sign(&missing, SECRET)).await,
+            StatusCode::UNAUTHORIZED,
+            "no {field}"
+        );
+    }
+}

@@ -1,13 +1,17 @@
 //! The in-process token store of the embedded default. Same state machine as the Redis
 //! Lua script; a mutex makes each operation atomic.
 
-use super::{LOCKOUT_CHECK_SLOT, LockoutGate, RotateOutcome, Rotation, StoreError, TokenStore};
+use super::{
+    LOCKOUT_CHECK_SLOT, LockoutGate, Owner, RotateOutcome, Rotation, StoreError, TokenStore,
+};
 use auth_types::{SessionId, TokenId};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 struct Family {
+    /// `None` for a family revoked before this store knew it.
+    owner: Option<Owner>,
     current: TokenId,
     revoked: bool,
     expires: Instant,
@@ -83,6 +87,7 @@ impl TokenStore for MemoryTokenStore {
     async fn begin_family(
         &self,
         family: SessionId,
+        owner: Owner,
         first: TokenId,
         ttl: Duration,
     ) -> Result<(), StoreError> {
@@ -90,6 +95,7 @@ impl TokenStore for MemoryTokenStore {
             s.families.insert(
                 family,
                 Family {
+                    owner: Some(owner),
                     current: first,
                     revoked: false,
                     expires: now + ttl,
@@ -100,7 +106,11 @@ impl TokenStore for MemoryTokenStore {
 
     async fn rotate(&self, r: Rotation) -> Result<RotateOutcome, StoreError> {
         self.with(|s, now| {
-            let Some(fam) = s.families.get_mut(&r.family).filter(|f| f.expires > now) else {
+            let Some(fam) = s
+                .families
+                .get_mut(&r.family)
+                .filter(|f| f.expires > now && f.owner == Some(r.owner))
+            else {
                 return RotateOutcome::Unknown;
             };
             if fam.revoked {
@@ -128,6 +138,7 @@ impl TokenStore for MemoryTokenStore {
     async fn revoke_family(&self, family: SessionId, ttl: Duration) -> Result<(), StoreError> {
         self.with(|s, now| {
             let fam = s.families.entry(family).or_insert(Family {
+                owner: None,
                 current: TokenId::new(),
                 revoked: true,
                 expires: now + ttl,
@@ -142,13 +153,18 @@ impl TokenStore for MemoryTokenStore {
         })
     }
 
-    async fn is_access_revoked(&self, jti: TokenId, family: SessionId) -> Result<bool, StoreError> {
+    async fn is_access_revoked(
+        &self,
+        jti: TokenId,
+        family: SessionId,
+        owner: Owner,
+    ) -> Result<bool, StoreError> {
         self.with(|s, now| {
             let denied = s.denied.get(&jti).is_some_and(|until| *until > now);
             let family_ok = s
                 .families
                 .get(&family)
-                .is_some_and(|f| !f.revoked && f.expires > now);
+                .is_some_and(|f| !f.revoked && f.expires > now && f.owner == Some(owner));
             denied || !family_ok
         })
     }
@@ -234,9 +250,18 @@ mod tests {
 
     const TTL: Duration = Duration::from_secs(60);
 
+    /// The one user the tests' families are issued to.
+    fn owner() -> Owner {
+        Owner {
+            user: auth_types::UserId(uuid::Uuid::from_u128(1)),
+            company: auth_types::CompanyId(uuid::Uuid::from_u128(2)),
+        }
+    }
+
     fn rotation(family: SessionId, presented: TokenId, grace: Duration) -> Rotation {
         Rotation {
             family,
+            owner: owner(),
             presented,
             next: TokenId::new(),
             grace,
@@ -248,7 +273,10 @@ mod tests {
     async fn rotation_follows_the_state_machine() {
         let store = MemoryTokenStore::new();
         let (family, first) = (SessionId::new(), TokenId::new());
-        store.begin_family(family, first, TTL).await.unwrap();
+        store
+            .begin_family(family, owner(), first, TTL)
+            .await
+            .unwrap();
 
         let r1 = rotation(family, first, Duration::from_secs(5));
         assert_eq!(store.rotate(r1).await.unwrap(), RotateOutcome::Rotated);
@@ -290,7 +318,7 @@ mod tests {
         );
         assert!(
             store
-                .is_access_revoked(TokenId::new(), family)
+                .is_access_revoked(TokenId::new(), family, owner())
                 .await
                 .unwrap()
         );
@@ -301,22 +329,71 @@ mod tests {
         let store = MemoryTokenStore::new();
         let family = SessionId::new();
         store
-            .begin_family(family, TokenId::new(), TTL)
+            .begin_family(family, owner(), TokenId::new(), TTL)
             .await
             .unwrap();
         let (kept, denied) = (TokenId::new(), TokenId::new());
         store.deny_access_token(denied, TTL).await.unwrap();
-        assert!(!store.is_access_revoked(kept, family).await.unwrap());
-        assert!(store.is_access_revoked(denied, family).await.unwrap());
+        assert!(
+            !store
+                .is_access_revoked(kept, family, owner())
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .is_access_revoked(denied, family, owner())
+                .await
+                .unwrap()
+        );
         // An unknown family fails closed.
         assert!(
             store
-                .is_access_revoked(kept, SessionId::new())
+                .is_access_revoked(kept, SessionId::new(), owner())
                 .await
                 .unwrap()
         );
         store.revoke_family(family, TTL).await.unwrap();
-        assert!(store.is_access_revoked(kept, family).await.unwrap());
+        assert!(
+            store
+                .is_access_revoked(kept, family, owner())
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_family_answers_only_for_the_user_it_was_issued_to() {
+        let store = MemoryTokenStore::new();
+        let (family, first) = (SessionId::new(), TokenId::new());
+        store
+            .begin_family(family, owner(), first, TTL)
+            .await
+            .unwrap();
+        let intruder = Owner {
+            user: auth_types::UserId(uuid::Uuid::from_u128(3)),
+            ..owner()
+        };
+        assert!(
+            !store
+                .is_access_revoked(TokenId::new(), family, owner())
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .is_access_revoked(TokenId::new(), family, intruder)
+                .await
+                .unwrap()
+        );
+        let mut forged = rotation(family, first, TTL);
+        forged.owner = intruder;
+        assert_eq!(store.rotate(forged).await.unwrap(), RotateOutcome::Unknown);
+        // The real owner's token still rotates.
+        assert_eq!(
+            store.rotate(rotation(family, first, TTL)).await.unwrap(),
+            RotateOutcome::Rotated
+        );
     }
 
     #[tokio::test]
@@ -324,7 +401,7 @@ mod tests {
         let store = MemoryTokenStore::new();
         let (family, first) = (SessionId::new(), TokenId::new());
         store
-            .begin_family(family, first, Duration::from_millis(10))
+            .begin_family(family, owner(), first, Duration::from_millis(10))
             .await
             .unwrap();
         let jti = TokenId::new();

@@ -8,17 +8,34 @@ mod redis_store;
 pub use memory::MemoryTokenStore;
 pub use redis_store::RedisTokenStore;
 
-use auth_types::{SessionId, TokenId};
+use auth_types::{CompanyId, SessionId, TokenId, UserId};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 #[error("token store: {0}")]
 pub struct StoreError(pub String);
 
+/// Who a session family was issued to. A token naming a family is accepted only when it
+/// names the same user and company: with the signing key alone nobody can ride another
+/// user's live session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Owner {
+    pub user: UserId,
+    pub company: CompanyId,
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.user, self.company)
+    }
+}
+
 /// A request to replace the presented refresh token of a family by the next one.
 #[derive(Debug, Clone, Copy)]
 pub struct Rotation {
     pub family: SessionId,
+    /// Who the presented token names; another family's owner is refused.
+    pub owner: Owner,
     pub presented: TokenId,
     pub next: TokenId,
     /// How long after its rotation a token is only refused rather than treated as stolen.
@@ -65,6 +82,7 @@ pub trait TokenStore: Send + Sync {
     async fn begin_family(
         &self,
         family: SessionId,
+        owner: Owner,
         first: TokenId,
         ttl: Duration,
     ) -> Result<(), StoreError>;
@@ -79,9 +97,15 @@ pub trait TokenStore: Send + Sync {
     /// Denies one access token until it would have expired anyway.
     async fn deny_access_token(&self, jti: TokenId, ttl: Duration) -> Result<(), StoreError>;
 
-    /// Whether an access token may no longer be used: denied itself, or its family is
-    /// revoked or unknown (fail closed when the store lost the family).
-    async fn is_access_revoked(&self, jti: TokenId, family: SessionId) -> Result<bool, StoreError>;
+    /// Whether an access token may no longer be used: denied itself, its family revoked
+    /// or unknown (fail closed when the store lost the family), or the family issued to
+    /// someone other than the token names.
+    async fn is_access_revoked(
+        &self,
+        jti: TokenId,
+        family: SessionId,
+        owner: Owner,
+    ) -> Result<bool, StoreError>;
 
     /// Counts one hit on `key` in a fixed window starting at its first hit: the hits so
     /// far in the window, and how long until it ends.

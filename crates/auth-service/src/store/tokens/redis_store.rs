@@ -2,16 +2,19 @@
 //! token and its replacement are atomic across every auth replica; every key has a TTL,
 //! so nothing outlives the token it is about.
 
-use super::{LOCKOUT_CHECK_SLOT, LockoutGate, RotateOutcome, Rotation, StoreError, TokenStore};
+use super::{
+    LOCKOUT_CHECK_SLOT, LockoutGate, Owner, RotateOutcome, Rotation, StoreError, TokenStore,
+};
 use auth_types::{SessionId, TokenId};
 use deadpool_redis::{Config, Pool, Runtime};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// KEYS[1] family hash {current, revoked}; KEYS[2] the rotated-token marker.
-/// ARGV: presented jti, next jti, now (ms), grace (ms), ttl (s).
+/// KEYS[1] family hash {current, revoked, owner}; KEYS[2] the rotated-token marker.
+/// ARGV: presented jti, next jti, now (ms), grace (ms), ttl (s), owner.
 const ROTATE: &str = r"
 local current = redis.call('HGET', KEYS[1], 'current')
 if not current then return 'unknown' end
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[6] then return 'unknown' end
 if redis.call('HGET', KEYS[1], 'revoked') == '1' then return 'revoked' end
 if current == ARGV[1] then
   redis.call('HSET', KEYS[1], 'current', ARGV[2])
@@ -125,6 +128,7 @@ impl TokenStore for RedisTokenStore {
     async fn begin_family(
         &self,
         family: SessionId,
+        owner: Owner,
         first: TokenId,
         ttl: Duration,
     ) -> Result<(), StoreError> {
@@ -134,7 +138,11 @@ impl TokenStore for RedisTokenStore {
             .atomic()
             .hset_multiple(
                 &key,
-                &[("current", first.to_string()), ("revoked", "0".to_owned())],
+                &[
+                    ("current", first.to_string()),
+                    ("revoked", "0".to_owned()),
+                    ("owner", owner.to_string()),
+                ],
             )
             .ignore()
             .expire(&key, i64::try_from(ttl_secs(ttl)).unwrap_or(i64::MAX))
@@ -159,6 +167,7 @@ impl TokenStore for RedisTokenStore {
             .arg(now_ms.to_string())
             .arg(r.grace.as_millis().to_string())
             .arg(ttl_secs(r.ttl))
+            .arg(r.owner.to_string())
             .invoke_async(&mut conn)
             .await
             .map_err(err)?;
@@ -198,15 +207,26 @@ impl TokenStore for RedisTokenStore {
             .map_err(err)
     }
 
-    async fn is_access_revoked(&self, jti: TokenId, family: SessionId) -> Result<bool, StoreError> {
+    async fn is_access_revoked(
+        &self,
+        jti: TokenId,
+        family: SessionId,
+        owner: Owner,
+    ) -> Result<bool, StoreError> {
         let mut conn = self.conn().await?;
-        let (denied, revoked): (bool, Option<String>) = redis::pipe()
-            .exists(self.denied_key(jti))
-            .hget(self.family_key(family), "revoked")
-            .query_async(&mut conn)
-            .await
-            .map_err(err)?;
-        Ok(denied || revoked.as_deref() != Some("0"))
+        let (denied, (revoked, issued_to)): (bool, (Option<String>, Option<String>)) =
+            redis::pipe()
+                .exists(self.denied_key(jti))
+                .cmd("HMGET")
+                .arg(self.family_key(family))
+                .arg("revoked")
+                .arg("owner")
+                .query_async(&mut conn)
+                .await
+                .map_err(err)?;
+        Ok(denied
+            || revoked.as_deref() != Some("0")
+            || issued_to.as_deref() != Some(owner.to_string().as_str()))
     }
 
     async fn hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), StoreError> {
