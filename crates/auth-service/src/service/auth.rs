@@ -314,14 +314,28 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<IssuedPair, AuthEr
                 .company(claims.company_id)
                 .actor(claims.sub)
                 .resource("session", claims.fam)
-                .details(json!({"token_id": claims.jti}));
+                .details(json!({"token_id": claims.jti, "family_revoked": true}));
             txn.record(&event).await?;
             txn.commit().await?;
             metrics::counter!("auth_refresh_reuse_detected_total").increment(1);
             tracing::warn!(session_id = %claims.fam, "refresh token reuse detected; session family revoked");
             Err(refused("reuse_detected"))
         }
-        RotateOutcome::RecentlyRotated => Err(refused("recently_rotated")),
+        RotateOutcome::RecentlyRotated => {
+            // A retry or a second tab, most likely: refused, the session lives on; still
+            // on the record, in case it was not.
+            let event = Event::new(SOURCE, "TOKEN_REUSE_DETECTED")
+                .company(claims.company_id)
+                .actor(claims.sub)
+                .resource("session", claims.fam)
+                .details(json!({
+                    "token_id": claims.jti,
+                    "family_revoked": false,
+                    "within_grace": true,
+                }));
+            UnitOfWork::record_alone(&state.db, &state.relay, &event).await?;
+            Err(refused("recently_rotated"))
+        }
         RotateOutcome::Revoked => Err(refused("revoked")),
         RotateOutcome::Unknown => Err(refused("unknown")),
     }

@@ -139,3 +139,23 @@ impl TestApp {
 pub fn tokens_of(v: Value) -> Tokens {
     test_support::tokens_of(&v)
 }
+
+/// A broker address nothing answers on: the events stay in the outbox, where a test can
+/// read them with [`outbox`].
+pub const NO_BROKER: &str = "amqp://guest:guest@127.0.0.1:1/%2f";
+
+/// The payloads of the outbox entries whose routing key is `key`, oldest first.
+pub async fn outbox(app: &TestApp, key: &str) -> Vec<Value> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    app.db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT payload FROM outbox WHERE routing_key = $1 ORDER BY created_at",
+            [key.into()],
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_str(&r.try_get::<String>("", "payload").unwrap()).unwrap())
+        .collect()
+}

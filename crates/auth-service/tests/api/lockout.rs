@@ -4,7 +4,6 @@
 
 use crate::helpers::*;
 use reqwest::{Method, StatusCode};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
 /// Auth with lockout at its defaults (5 failures, 30 minutes) and no broker.
@@ -12,24 +11,9 @@ async fn spawn_locking_app() -> TestApp {
     spawn_app_with(&[
         ("LOCKOUT_THRESHOLD", "5"),
         ("LOCKOUT_MINUTES", "30"),
-        ("AMQP_URL", "amqp://guest:guest@127.0.0.1:1/%2f"),
+        ("AMQP_URL", NO_BROKER),
     ])
     .await
-}
-
-/// The payloads of the outbox entries whose routing key is `key`.
-async fn outbox(app: &TestApp, key: &str) -> Vec<Value> {
-    app.db
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT payload FROM outbox WHERE routing_key = $1 ORDER BY created_at",
-            [key.into()],
-        ))
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| serde_json::from_str(&r.try_get::<String>("", "payload").unwrap()).unwrap())
-        .collect()
 }
 
 fn reasons(events: &[Value], reason: &str) -> usize {

@@ -190,3 +190,42 @@ async fn a_deactivated_users_refresh_token_stops_working() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// RFC 9700: the grace covers only the immediate predecessor of the current token. A token
+/// two rotations back, seconds later, is theft: the whole family goes. Every reuse is
+/// audited, saying whether the family was revoked.
+#[tokio::test]
+async fn a_token_two_rotations_back_revokes_the_family_even_within_the_grace() {
+    let app = spawn_app_with(&[
+        ("REFRESH_REUSE_GRACE_SECONDS", "30"),
+        ("AMQP_URL", NO_BROKER),
+    ])
+    .await;
+    let t0 = app.admin_tokens().await;
+    let t1 = tokens_of(body(app.refresh(&t0.refresh).await).await);
+    // The immediate predecessor, within the grace: refused, nothing revoked.
+    assert_eq!(
+        app.refresh(&t0.refresh).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let t2 = tokens_of(body(app.refresh(&t1.refresh).await).await);
+    // t0 is two rotations back now: the family is revoked.
+    assert_eq!(
+        app.refresh(&t0.refresh).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.refresh(&t2.refresh).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/v1/users/me", &t2.access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let reuses = outbox(&app, "event.auth.token_reuse_detected").await;
+    let revoked: Vec<bool> = reuses
+        .iter()
+        .map(|e| e["details"]["family_revoked"].as_bool().unwrap())
+        .collect();
+    assert_eq!(revoked, [false, true], "{reuses:?}");
+}

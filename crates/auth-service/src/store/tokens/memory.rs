@@ -13,6 +13,9 @@ struct Family {
     /// `None` for a family revoked before this store knew it.
     owner: Option<Owner>,
     current: TokenId,
+    /// The current token's immediate predecessor and when it was rotated: the only
+    /// token the grace window covers.
+    prev: Option<(TokenId, Instant)>,
     revoked: bool,
     expires: Instant,
 }
@@ -97,6 +100,7 @@ impl TokenStore for MemoryTokenStore {
                 Family {
                     owner: Some(owner),
                     current: first,
+                    prev: None,
                     revoked: false,
                     expires: now + ttl,
                 },
@@ -118,19 +122,22 @@ impl TokenStore for MemoryTokenStore {
             }
             if fam.current == r.presented {
                 fam.current = r.next;
+                fam.prev = Some((r.presented, now));
                 fam.expires = now + r.ttl;
                 s.rotated.insert(r.presented, (now, now + r.ttl));
                 return RotateOutcome::Rotated;
             }
-            match s.rotated.get(&r.presented) {
-                Some((at, _)) if now.duration_since(*at) <= r.grace => {
+            if !s.rotated.contains_key(&r.presented) {
+                return RotateOutcome::Unknown;
+            }
+            match fam.prev {
+                Some((prev, at)) if prev == r.presented && now.duration_since(at) <= r.grace => {
                     RotateOutcome::RecentlyRotated
                 }
-                Some(_) => {
+                Some(_) | None => {
                     fam.revoked = true;
                     RotateOutcome::ReuseDetected
                 }
-                None => RotateOutcome::Unknown,
             }
         })
     }
@@ -140,6 +147,7 @@ impl TokenStore for MemoryTokenStore {
             let fam = s.families.entry(family).or_insert(Family {
                 owner: None,
                 current: TokenId::new(),
+                prev: None,
                 revoked: true,
                 expires: now + ttl,
             });
@@ -393,6 +401,33 @@ mod tests {
         assert_eq!(
             store.rotate(rotation(family, first, TTL)).await.unwrap(),
             RotateOutcome::Rotated
+        );
+    }
+
+    #[tokio::test]
+    async fn only_the_immediate_predecessor_gets_the_grace() {
+        let store = MemoryTokenStore::new();
+        let (family, t0) = (SessionId::new(), TokenId::new());
+        store.begin_family(family, owner(), t0, TTL).await.unwrap();
+        let grace = Duration::from_secs(30);
+        let r1 = rotation(family, t0, grace);
+        assert_eq!(store.rotate(r1).await.unwrap(), RotateOutcome::Rotated);
+        assert_eq!(
+            store.rotate(rotation(family, t0, grace)).await.unwrap(),
+            RotateOutcome::RecentlyRotated
+        );
+        let r2 = rotation(family, r1.next, grace);
+        assert_eq!(store.rotate(r2).await.unwrap(), RotateOutcome::Rotated);
+        assert_eq!(
+            store.rotate(rotation(family, t0, grace)).await.unwrap(),
+            RotateOutcome::ReuseDetected
+        );
+        assert_eq!(
+            store
+                .rotate(rotation(family, r2.next, grace))
+                .await
+                .unwrap(),
+            RotateOutcome::Revoked
         );
     }
 

@@ -7,24 +7,31 @@ use super::{
 };
 use auth_types::{SessionId, TokenId};
 use deadpool_redis::{Config, Pool, Runtime};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-/// KEYS[1] family hash {current, revoked, owner}; KEYS[2] the rotated-token marker.
-/// ARGV: presented jti, next jti, now (ms), grace (ms), ttl (s), owner.
+/// KEYS[1] family hash {current, prev, prev_at, revoked, owner}; KEYS[2] the
+/// rotated-token marker. ARGV: presented jti, next jti, grace (ms), ttl (s), owner. Time is
+/// the Redis server's, so every replica judges the grace window alike. The grace covers
+/// only the current token's immediate predecessor (a lost response, a second tab); any
+/// other rotated token presented again revokes the family (RFC 9700 §4.14.2).
 const ROTATE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local current = redis.call('HGET', KEYS[1], 'current')
 if not current then return 'unknown' end
-if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[6] then return 'unknown' end
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[5] then return 'unknown' end
 if redis.call('HGET', KEYS[1], 'revoked') == '1' then return 'revoked' end
 if current == ARGV[1] then
-  redis.call('HSET', KEYS[1], 'current', ARGV[2])
-  redis.call('EXPIRE', KEYS[1], ARGV[5])
-  redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[5])
+  redis.call('HSET', KEYS[1], 'current', ARGV[2], 'prev', ARGV[1], 'prev_at', now)
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+  redis.call('SET', KEYS[2], now, 'EX', ARGV[4])
   return 'rotated'
 end
-local rotated_at = redis.call('GET', KEYS[2])
-if not rotated_at then return 'unknown' end
-if tonumber(ARGV[3]) - tonumber(rotated_at) <= tonumber(ARGV[4]) then return 'grace' end
+if not redis.call('GET', KEYS[2]) then return 'unknown' end
+if redis.call('HGET', KEYS[1], 'prev') == ARGV[1]
+   and now - tonumber(redis.call('HGET', KEYS[1], 'prev_at') or '0') <= tonumber(ARGV[3]) then
+  return 'grace'
+end
 redis.call('HSET', KEYS[1], 'revoked', '1')
 return 'reuse'
 ";
@@ -153,10 +160,6 @@ impl TokenStore for RedisTokenStore {
     }
 
     async fn rotate(&self, r: Rotation) -> Result<RotateOutcome, StoreError> {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_err(err)?
-            .as_millis();
         let mut conn = self.conn().await?;
         let outcome: String = self
             .rotate
@@ -164,7 +167,6 @@ impl TokenStore for RedisTokenStore {
             .key(self.rotated_key(r.presented))
             .arg(r.presented.to_string())
             .arg(r.next.to_string())
-            .arg(now_ms.to_string())
             .arg(r.grace.as_millis().to_string())
             .arg(ttl_secs(r.ttl))
             .arg(r.owner.to_string())
