@@ -41,6 +41,7 @@ pub struct Settings {
     /// Consecutive failed passwords that lock an account, and for how long; `None` when
     /// `LOCKOUT_MINUTES=0` turns lockout off.
     pub lockout: Option<crate::service::Lockout>,
+    pub trusted_proxies: service_runtime::net::TrustedProxies,
     /// Where the outbox is published.
     pub bus: events::BusSettings,
 }
@@ -170,6 +171,7 @@ impl Settings {
             login_rate_limit: env.parse_or("LOGIN_RATE_LIMIT_PER_MINUTE", 5)?,
             login_rate_limit_per_ip: env.parse_or("LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE", 30)?,
             lockout,
+            trusted_proxies: service_runtime::net::TrustedProxies::from_env(env)?,
             bus: events::BusSettings::from_env(env, embedded_mode)?,
         })
     }

@@ -88,6 +88,7 @@ impl Application {
             login_rate_limit: settings.login_rate_limit,
             login_rate_limit_per_ip: settings.login_rate_limit_per_ip,
             lockout: settings.lockout,
+            trusted_proxies: settings.trusted_proxies.clone(),
             relay,
         };
         let readiness = Readiness::new(vec![

@@ -11,6 +11,7 @@ pub mod headers;
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod net;
 pub mod server;
 pub mod telemetry;
 pub mod validate;

@@ -47,7 +47,7 @@ pub struct MessageResponse {
     pub message: &'static str,
 }
 
-fn client_info(req: &HttpRequest) -> ClientInfo {
+fn client_info(state: &AppState, req: &HttpRequest) -> ClientInfo {
     ClientInfo {
         // Bounded: it goes into the session and the append-only audit log.
         user_agent: req
@@ -55,8 +55,12 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(256).collect()),
-        // The socket's peer, not X-Forwarded-For, which any client can write.
-        ip_address: req.peer_addr().map(|a| a.ip().to_string()),
+        // The socket's peer; behind a proxy listed in TRUSTED_PROXIES, the client it
+        // forwarded for (never a header an untrusted peer wrote).
+        ip_address: state
+            .trusted_proxies
+            .client_ip(req)
+            .map(|ip| ip.to_string()),
     }
 }
 
@@ -101,7 +105,7 @@ pub async fn login(
         &state,
         &email,
         SecretString::from(password),
-        &client_info(&req),
+        &client_info(&state, &req),
     )
     .await?;
     Ok(token_response(&state, pair))

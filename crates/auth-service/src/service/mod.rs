@@ -24,6 +24,8 @@ pub struct AppState {
     /// Login attempts per client address across all accounts per minute (0: no limit).
     pub login_rate_limit_per_ip: u64,
     pub lockout: Option<Lockout>,
+    /// Whose `Forwarded` / `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
+    pub trusted_proxies: service_runtime::net::TrustedProxies,
     /// Publishes the outbox; woken after every commit that wrote to it.
     pub relay: events::Relay,
 }

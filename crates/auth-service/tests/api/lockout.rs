@@ -222,3 +222,68 @@ async fn many_concurrent_right_passwords_all_get_in() {
     }
     assert!(outbox(&app, "event.auth.account_locked").await.is_empty());
 }
+
+async fn login_via(
+    app: &TestApp,
+    forwarded_for: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn session_ips(app: &TestApp) -> Vec<String> {
+    use auth_service::entities::session;
+    use sea_orm::EntityTrait;
+    let mut ips: Vec<String> = session::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|s| s.ip_address)
+        .collect();
+    ips.sort();
+    ips
+}
+
+/// Behind a trusted proxy the client is the hop it forwarded for, and the per-address
+/// limits count per client, not per proxy; from anyone else the header means nothing.
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let app = spawn_app_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1/32"),
+        ("LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE", "2"),
+    ])
+    .await;
+    let email = app.admin_email.clone();
+    for client in ["203.0.113.1", "203.0.113.2"] {
+        for _ in 0..2 {
+            // The client's own claim on the left is ignored: the proxy appended its peer.
+            let res = login_via(&app, &format!("6.6.6.6, {client}"), &email, ADMIN_PASSWORD).await;
+            assert_eq!(res.status(), StatusCode::OK, "{client}");
+        }
+        let res = login_via(&app, client, &email, ADMIN_PASSWORD).await;
+        assert_error(res, StatusCode::TOO_MANY_REQUESTS).await;
+    }
+    assert_eq!(
+        session_ips(&app).await,
+        ["203.0.113.1", "203.0.113.1", "203.0.113.2", "203.0.113.2"]
+    );
+
+    let untrusting = spawn_app().await;
+    let res = login_via(
+        &untrusting,
+        "203.0.113.1",
+        &untrusting.admin_email,
+        ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(session_ips(&untrusting).await, ["127.0.0.1"]);
+}

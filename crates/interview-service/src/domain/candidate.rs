@@ -21,9 +21,13 @@ named_enum!(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateCandidate {
+    #[schema(min_length = 2, max_length = 200, example = "Grace Hopper")]
     pub full_name: String,
+    #[schema(format = Email, min_length = 3, max_length = 254, example = "grace@example.org")]
     pub email: String,
+    /// Digits, spaces and `+ - ( ) .`, at least 3 digits.
     #[serde(default)]
+    #[schema(max_length = 50, pattern = "^[0-9 +().-]*[0-9][0-9 +().-]*[0-9][0-9 +().-]*[0-9][0-9 +().-]*$", example = "+1 555 0100")]
     pub phone: Option<String>,
     #[serde(default)]
     pub position: Option<String>,

@@ -21,11 +21,11 @@ pub struct InterviewQuery {
     pub interviewer_id: Option<Uuid>,
     /// Starting at or after (RFC 3339).
     #[serde(default, with = "time::serde::rfc3339::option")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub from: Option<OffsetDateTime>,
     /// Starting before (RFC 3339).
     #[serde(default, with = "time::serde::rfc3339::option")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<OffsetDateTime>,
 }
 
