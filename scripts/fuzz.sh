@@ -227,7 +227,7 @@ AUTH_ENV=(
     "LOGIN_RATE_LIMIT_PER_MINUTE=0"
     "LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE=0"
     # Longer than any run, so expiry never looks like a revoked session.
-    "ACCESS_TOKEN_EXPIRE_MINUTES=120"
+    "ACCESS_TOKEN_EXPIRE_MINUTES=60"
 )
 
 auth_bin() { env "${COMMON_ENV[@]}" "${AUTH_ENV[@]}" "$BIN_DIR/auth-service" "$@"; }

@@ -5,8 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use auth_types::AccessDenied;
-use service_runtime::error::Failure;
-use service_runtime::http::{FieldError, detail};
+use service_runtime::error::{Failure, Failures};
+use service_runtime::http::detail;
 
 use crate::domain::password::HashError;
 use crate::domain::tokens::TokenError;
@@ -28,32 +28,6 @@ pub enum AuthError {
     BadRequest(String),
     #[error(transparent)]
     Failure(#[from] Failure),
-}
-
-impl AuthError {
-    pub fn not_found(what: &'static str) -> Self {
-        Failure::NotFound(what).into()
-    }
-
-    pub fn forbidden(why: impl Into<String>) -> Self {
-        Failure::Forbidden(why.into()).into()
-    }
-
-    pub fn conflict(why: impl Into<String>) -> Self {
-        Failure::Conflict(why.into()).into()
-    }
-
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Failure::invalid(field, message).into()
-    }
-
-    pub fn validation(errors: Vec<FieldError>) -> Self {
-        Failure::Validation(errors).into()
-    }
-
-    pub fn unexpected(cause: anyhow::Error) -> Self {
-        Failure::Unexpected(cause).into()
-    }
 }
 
 impl From<AccessDenied> for AuthError {

@@ -30,6 +30,16 @@ pub enum IntrospectError {
     Unavailable(String),
 }
 
+impl From<IntrospectError> for service_runtime::error::Failure {
+    fn from(e: IntrospectError) -> Self {
+        match e {
+            IntrospectError::Unavailable(cause) => {
+                Self::unavailable("authentication service", cause)
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Answer {
     principal: Option<Principal>,

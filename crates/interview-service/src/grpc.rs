@@ -13,6 +13,7 @@ use platform_proto::interview::v1::{
     self as proto, GetInterviewRequest, Interview, ListCandidateInterviewsRequest,
     ListCandidateInterviewsResponse,
 };
+use service_runtime::error::Failures;
 use time::format_description::well_known::Rfc3339;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;

@@ -9,6 +9,7 @@ use platform_proto::interview::v1::{GetInterviewRequest, ListCandidateInterviews
 use secrecy::SecretString;
 use service_runtime::config::ConfigError;
 use service_runtime::error::Failure;
+use service_runtime::error::Failures;
 use service_runtime::grpc::PresentCredential;
 use std::time::Duration;
 use tonic::service::interceptor::InterceptedService;

@@ -18,14 +18,4 @@ use utoipa::OpenApi;
 )]
 pub struct ApiDoc;
 
-#[cfg(test)]
-mod openapi_tests {
-    use super::ApiDoc;
-    use utoipa::OpenApi;
-
-    #[test]
-    fn every_schema_the_document_refers_to_is_in_it() {
-        let dangling = service_runtime::server::dangling_refs(&ApiDoc::openapi());
-        assert!(dangling.is_empty(), "{dangling:?}");
-    }
-}
+service_runtime::openapi_refs_test!(super::ApiDoc);

@@ -1,8 +1,7 @@
 //! Connecting to the database (PostgreSQL, or the embedded default's SQLite file).
 
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, RuntimeErr, SqlErr,
-};
+pub use sea_orm::DbErr;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, RuntimeErr, SqlErr};
 use std::time::Duration;
 
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {

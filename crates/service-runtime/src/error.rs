@@ -4,8 +4,7 @@
 
 use crate::extract::Rejection;
 use crate::http::{FieldError, detail, internal_error, unavailable, validation_failed};
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+pub use actix_web::http::StatusCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
@@ -122,3 +121,105 @@ impl From<Failure> for tonic::Status {
         }
     }
 }
+
+/// The constructors of the shared failures, for every error type that wraps [`Failure`]:
+/// `InterviewError::not_found("Candidate")`, `AuthError::conflict(...)`.
+pub trait Failures: From<Failure> {
+    fn not_found(what: &'static str) -> Self {
+        Failure::NotFound(what).into()
+    }
+
+    fn forbidden(why: impl Into<String>) -> Self {
+        Failure::Forbidden(why.into()).into()
+    }
+
+    fn conflict(why: impl Into<String>) -> Self {
+        Failure::Conflict(why.into()).into()
+    }
+
+    fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Failure::invalid(field, message).into()
+    }
+
+    fn validation(errors: Vec<FieldError>) -> Self {
+        Failure::Validation(errors).into()
+    }
+
+    fn unavailable(dependency: &'static str, cause: impl Into<String>) -> Self {
+        Failure::unavailable(dependency, cause).into()
+    }
+
+    fn unexpected(cause: anyhow::Error) -> Self {
+        Failure::Unexpected(cause).into()
+    }
+}
+
+impl<T: From<Failure>> Failures for T {}
+
+/// A service's error enum that is the shared failures and nothing else: the enum, the
+/// conversions into it (`from: [...]` adds types that convert into [`Failure`]), and its
+/// one HTTP and gRPC answer, all [`Failure`]'s. Needs `thiserror` in the using crate.
+#[macro_export]
+macro_rules! failure_enum {
+    ($(#[$meta:meta])* $name:ident $(, from: [$($from:ty),* $(,)?])?) => {
+        $(#[$meta])*
+        #[derive(Debug, thiserror::Error)]
+        pub enum $name {
+            #[error(transparent)]
+            Failure(#[from] $crate::error::Failure),
+        }
+
+        impl From<Vec<$crate::http::FieldError>> for $name {
+            fn from(errors: Vec<$crate::http::FieldError>) -> Self {
+                $crate::error::Failure::Validation(errors).into()
+            }
+        }
+
+        impl From<$crate::db::DbErr> for $name {
+            fn from(e: $crate::db::DbErr) -> Self {
+                $crate::error::Failure::from(e).into()
+            }
+        }
+
+        impl From<$crate::error::AnyError> for $name {
+            fn from(e: $crate::error::AnyError) -> Self {
+                $crate::error::Failure::Unexpected(e).into()
+            }
+        }
+
+        $($(
+            impl From<$from> for $name {
+                fn from(e: $from) -> Self {
+                    $crate::error::Failure::from(e).into()
+                }
+            }
+        )*)?
+
+        impl $crate::error::ResponseError for $name {
+            fn status_code(&self) -> $crate::error::StatusCode {
+                match self {
+                    Self::Failure(f) => f.status_code(),
+                }
+            }
+
+            fn error_response(&self) -> $crate::error::HttpResponse {
+                match self {
+                    Self::Failure(f) => f.error_response(),
+                }
+            }
+        }
+
+        impl From<$name> for $crate::error::GrpcStatus {
+            fn from(e: $name) -> Self {
+                match e {
+                    $name::Failure(f) => f.into(),
+                }
+            }
+        }
+    };
+}
+
+/// What [`failure_enum!`] names, so the using crate needs no more dependencies.
+pub use actix_web::{HttpResponse, ResponseError};
+pub use anyhow::Error as AnyError;
+pub use tonic::Status as GrpcStatus;

@@ -304,6 +304,23 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// A test that the OpenAPI document `$doc` (a path from where the macro is used, e.g.
+/// `super::ApiDoc`) refers only to schemas it holds. Needs `utoipa` in the using crate.
+#[macro_export]
+macro_rules! openapi_refs_test {
+    ($doc:path) => {
+        #[cfg(test)]
+        mod openapi_refs {
+            #[test]
+            fn every_schema_the_document_refers_to_is_in_it() {
+                use utoipa::OpenApi as _;
+                let dangling = $crate::server::dangling_refs(&<$doc>::openapi());
+                assert!(dangling.is_empty(), "{dangling:?}");
+            }
+        }
+    };
+}
+
 /// The `$ref`s of an OpenAPI document that name no schema it has: a fuzzer or a client
 /// generator fails on each. Every service's test asserts there are none.
 pub fn dangling_refs(openapi: &utoipa::openapi::OpenApi) -> Vec<String> {

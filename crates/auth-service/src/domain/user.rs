@@ -5,6 +5,7 @@ use super::password::check_policy;
 use crate::error::AuthError;
 use auth_types::Role;
 use serde::Deserialize;
+use service_runtime::error::Failures;
 use service_runtime::validate::{Checks, present};
 use utoipa::ToSchema;
 

@@ -11,6 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use service_runtime::error::Failures;
 use service_runtime::extract::Json;
 use service_runtime::extract::Rejection;
 use service_runtime::server::AllowedOrigins;

@@ -7,6 +7,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use auth_types::Principal;
 use auth_types::extract::bearer_token;
 use futures_util::future::LocalBoxFuture;
+use service_runtime::error::Failures;
 
 /// The authenticated caller of a handler.
 pub struct Authenticated(pub Principal);

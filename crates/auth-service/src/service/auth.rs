@@ -13,6 +13,7 @@ use auth_types::{CompanyId, PagePermissions, Principal, Role, UserId};
 use events::{Event, UnitOfWork};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
+use service_runtime::error::Failures;
 use std::time::Duration;
 use time::OffsetDateTime;
 

@@ -11,6 +11,7 @@ use sea_orm::{IntoActiveModel, Set};
 use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::json;
+use service_runtime::error::Failures;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use utoipa::ToSchema;

@@ -27,7 +27,11 @@ pub struct CreateCandidate {
     pub email: String,
     /// Digits, spaces and `+ - ( ) .`, at least 3 digits.
     #[serde(default)]
-    #[schema(max_length = 50, pattern = "^[0-9 +().-]*[0-9][0-9 +().-]*[0-9][0-9 +().-]*[0-9][0-9 +().-]*$", example = "+1 555 0100")]
+    #[schema(
+        max_length = 50,
+        pattern = "^[0-9 +().-]*[0-9][0-9 +().-]*[0-9][0-9 +().-]*[0-9][0-9 +().-]*$",
+        example = "+1 555 0100"
+    )]
     pub phone: Option<String>,
     #[serde(default)]
     pub position: Option<String>,

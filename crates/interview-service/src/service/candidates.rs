@@ -11,6 +11,7 @@ use events::{Event, UnitOfWork};
 use sea_orm::{IntoActiveModel, Set};
 use serde::Serialize;
 use serde_json::json;
+use service_runtime::error::Failures;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;

@@ -16,6 +16,7 @@ use events::{Event, Notification, UnitOfWork};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
+use service_runtime::error::Failures;
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 use time::macros::format_description;

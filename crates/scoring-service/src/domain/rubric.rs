@@ -13,7 +13,12 @@ pub const MAX_WEIGHT: f64 = 1000.0;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Criterion {
     /// Stable identifier the ratings use: lower-case letters, digits and `_`.
-    #[schema(pattern = "^[a-z0-9_]+$", min_length = 1, max_length = 64, example = "coding")]
+    #[schema(
+        pattern = "^[a-z0-9_]+$",
+        min_length = 1,
+        max_length = 64,
+        example = "coding"
+    )]
     pub key: String,
     #[schema(min_length = 1, max_length = 200, example = "Coding")]
     pub name: String,

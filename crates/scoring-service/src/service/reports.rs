@@ -7,6 +7,7 @@ use crate::error::ScoringError;
 use crate::store::{rubrics, scorecards};
 use auth_types::Principal;
 use platform_proto::interview::v1::InterviewStatus;
+use service_runtime::error::Failures;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 

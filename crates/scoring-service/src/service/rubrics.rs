@@ -9,6 +9,7 @@ use auth_types::{Principal, Role};
 use events::UnitOfWork;
 use sea_orm::{IntoActiveModel, Set};
 use serde::Serialize;
+use service_runtime::error::Failures;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;

@@ -12,6 +12,7 @@ use events::{Notification, UnitOfWork};
 use platform_proto::conversions::{InterviewFacts, status_name};
 use serde::Serialize;
 use serde_json::json;
+use service_runtime::error::Failures;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
