@@ -4,9 +4,8 @@
 use crate::helpers::*;
 use events::{Event, Notification, Topology};
 use futures_util::StreamExt;
-use lapin::options::{BasicConsumeOptions, BasicPublishOptions};
+use lapin::options::BasicConsumeOptions;
 use lapin::types::FieldTable;
-use lapin::{BasicProperties, Connection, ConnectionProperties};
 use reqwest::{Method, StatusCode};
 use sea_orm::ConnectionTrait;
 use std::time::Duration;
@@ -17,35 +16,6 @@ fn topology(prefix: &str) -> Topology {
         prefix: prefix.to_owned(),
         expire_unused_ms: Some(60_000),
     }
-}
-
-/// Publishes `payload` on `routing_key` as a bare publisher would: no AMQP message id.
-/// The connection is returned with the channel: dropping it closes both.
-async fn publish_bare(
-    prefix: &str,
-    routing_key: &str,
-    payload: &[u8],
-) -> (Connection, lapin::Channel) {
-    let t = topology(prefix);
-    let connection =
-        Connection::connect(&test_support::amqp_url(), ConnectionProperties::default())
-            .await
-            .unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    t.declare(&channel).await.unwrap();
-    channel
-        .basic_publish(
-            t.exchange().into(),
-            routing_key.into(),
-            BasicPublishOptions::default(),
-            payload,
-            BasicProperties::default().with_delivery_mode(2),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
-    (connection, channel)
 }
 
 async fn company_of(p: &Pipeline, token: &str) -> Uuid {

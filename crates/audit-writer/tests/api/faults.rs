@@ -3,9 +3,9 @@
 use crate::helpers::*;
 use events::{Event, Publisher, RabbitPublisher, Topology};
 use futures_util::StreamExt;
-use lapin::options::{BasicConsumeOptions, BasicPublishOptions};
+use lapin::options::BasicConsumeOptions;
 use lapin::types::FieldTable;
-use lapin::{BasicProperties, Connection, ConnectionProperties};
+use lapin::{Connection, ConnectionProperties};
 use reqwest::StatusCode;
 use std::time::Duration;
 
@@ -103,24 +103,8 @@ async fn a_poison_message_goes_to_the_dead_letter_queue_and_the_rest_flow_on() {
     let p = spawn_pipeline().await;
     let admin = p.admin().await;
     let t = topology(&p.prefix);
-    let connection =
-        Connection::connect(&test_support::amqp_url(), ConnectionProperties::default())
-            .await
-            .unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    t.declare(&channel).await.unwrap();
-    channel
-        .basic_publish(
-            t.exchange().into(),
-            "event.test.garbage".into(),
-            BasicPublishOptions::default(),
-            b"{not an event",
-            BasicProperties::default().with_delivery_mode(2),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    let (_connection, channel) =
+        publish_bare(&p.prefix, "event.test.garbage", b"{not an event").await;
     let (_, user) = p.user("agent", "After Poison").await;
     assert!(!user.access.is_empty());
     let created = p.wait_for(&admin.access, "?action=USER_CREATED", 1).await;

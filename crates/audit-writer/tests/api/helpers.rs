@@ -229,3 +229,37 @@ impl Pipeline {
         row.try_get("", "n").unwrap()
     }
 }
+
+/// Publishes `payload` on `routing_key` as a bare publisher would: no AMQP message id.
+/// The connection is returned with the channel: dropping it closes both.
+pub async fn publish_bare(
+    prefix: &str,
+    routing_key: &str,
+    payload: &[u8],
+) -> (lapin::Connection, lapin::Channel) {
+    let t = events::Topology {
+        prefix: prefix.to_owned(),
+        expire_unused_ms: Some(60_000),
+    };
+    let connection = lapin::Connection::connect(
+        &test_support::amqp_url(),
+        lapin::ConnectionProperties::default(),
+    )
+    .await
+    .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    t.declare(&channel).await.unwrap();
+    channel
+        .basic_publish(
+            t.exchange().into(),
+            routing_key.into(),
+            lapin::options::BasicPublishOptions::default(),
+            payload,
+            lapin::BasicProperties::default().with_delivery_mode(2),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    (connection, channel)
+}

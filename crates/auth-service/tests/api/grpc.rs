@@ -190,27 +190,15 @@ async fn lookup_answers_only_users_of_the_company() {
 
 #[tokio::test]
 async fn health_and_reflection_answer_without_the_credential() {
-    use tonic_health::pb::HealthCheckRequest;
     use tonic_health::pb::health_check_response::ServingStatus;
-    use tonic_health::pb::health_client::HealthClient;
 
     let app = spawn_app().await;
-    let channel = Channel::from_shared(app.grpc_address.clone())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut health = HealthClient::new(channel.clone());
     for service in ["", "auth.v1.AuthService"] {
-        let status = health
-            .check(HealthCheckRequest {
-                service: service.into(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .status;
-        assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
+        assert_eq!(
+            test_support::grpc_health(&app.grpc_address, service).await,
+            ServingStatus::Serving,
+            "{service:?}"
+        );
     }
 
     // Exactly what this server serves: not the interview service, whose descriptors
