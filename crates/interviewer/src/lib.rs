@@ -75,11 +75,16 @@ impl Platform {
             .get("DEMO_ADMIN_EMAIL")
             .unwrap_or(DEFAULT_ADMIN_EMAIL)
             .to_owned();
-        let password = SecretString::from(
-            env.get("DEMO_ADMIN_PASSWORD")
-                .unwrap_or(DEFAULT_ADMIN_PASSWORD)
-                .to_owned(),
-        );
+        // The documented password is for a demo on this machine only: listening beyond
+        // loopback (the image's default command), the demo admin gets a generated one,
+        // kept in the data directory and printed once, unless DEMO_ADMIN_PASSWORD is set.
+        let password = match env.get("DEMO_ADMIN_PASSWORD") {
+            Some(p) => SecretString::from(p.to_owned()),
+            None if settings.http.addr.ip().is_loopback() => {
+                SecretString::from(DEFAULT_ADMIN_PASSWORD.to_owned())
+            }
+            None => load_or_create_password(&data_dir.join(DEMO_PASSWORD_FILE))?,
+        };
         let outcome = ensure_admin(
             &conn,
             AdminSpec {
@@ -191,6 +196,27 @@ impl Platform {
         )
         .map(|_| ())
     }
+}
+
+/// Where a generated demo admin password is kept (mode 0600), in the data directory.
+pub const DEMO_PASSWORD_FILE: &str = "demo_admin_password";
+
+/// A demo admin password that meets the password policy: generated once, then reused.
+fn load_or_create_password(path: &Path) -> anyhow::Result<SecretString> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let password = existing.trim().to_owned();
+        if !password.is_empty() {
+            return Ok(SecretString::from(password));
+        }
+    }
+    let mut bytes = [0u8; 18];
+    rand::rng().fill_bytes(&mut bytes);
+    // The prefix guarantees an upper-case letter, a lower-case letter and a digit.
+    let password = format!("Demo-1a-{}", URL_SAFE_NO_PAD.encode(bytes));
+    write_private(path, &password)
+        .with_context(|| format!("writing the demo admin password to {}", path.display()))?;
+    tracing::warn!(path = %path.display(), "listening beyond loopback: the demo admin got a generated password (set DEMO_ADMIN_PASSWORD to choose it)");
+    Ok(SecretString::from(password))
 }
 
 /// The embedded default keeps its own signing key across restarts (sessions, held in

@@ -660,3 +660,37 @@ async fn the_docs_render_in_headless_chromium_without_csp_violations() {
         assert!(violations.is_empty(), "port {port}: {violations:#?}");
     }
 }
+
+/// Beyond loopback (the image's default command) the documented demo password would let
+/// anyone in: the demo admin gets a generated one, kept in the data directory.
+#[tokio::test]
+async fn beyond_loopback_the_demo_admin_gets_a_generated_password() {
+    let dir = data_dir();
+    let (app, platform) = start_in(&dir, &[("AUTH_HTTP_ADDR", "0.0.0.0:0")]).await;
+    let banner = platform.banner();
+    tokio::spawn(platform.run_until_stopped());
+    let path = dir.join(interviewer::DEMO_PASSWORD_FILE);
+    let generated = std::fs::read_to_string(&path).expect("the generated password is kept");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    assert!(banner.contains(generated.trim()), "printed once: {banner}");
+    let documented = app
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": DEFAULT_ADMIN_EMAIL, "password": DEFAULT_ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(documented.status(), StatusCode::UNAUTHORIZED);
+    let res = app
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": DEFAULT_ADMIN_EMAIL, "password": generated.trim()}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    drop(dir);
+}
