@@ -22,8 +22,9 @@ pub enum AuthError {
     MissingToken,
     #[error("Invalid token")]
     InvalidToken,
-    #[error("Too many login attempts; try again in {0} seconds")]
-    RateLimited(u64),
+    /// 429 with `Retry-After`: `what` was done too often (e.g. "login attempts").
+    #[error("Too many {what}; try again in {seconds} seconds")]
+    RateLimited { what: &'static str, seconds: u64 },
     #[error("{0}")]
     BadRequest(String),
     #[error(transparent)]
@@ -82,7 +83,7 @@ impl ResponseError for AuthError {
             | Self::InvalidRefreshToken
             | Self::MissingToken
             | Self::InvalidToken => StatusCode::UNAUTHORIZED,
-            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Failure(f) => f.status_code(),
         }
@@ -91,7 +92,7 @@ impl ResponseError for AuthError {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::Failure(f) => f.error_response(),
-            Self::RateLimited(seconds) => {
+            Self::RateLimited { seconds, .. } => {
                 let mut res = detail(self.status_code(), self.to_string());
                 if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
                     res.headers_mut().insert(header::RETRY_AFTER, v);
@@ -118,7 +119,7 @@ impl From<AuthError> for tonic::Status {
             | AuthError::InvalidRefreshToken
             | AuthError::MissingToken
             | AuthError::InvalidToken => tonic::Status::unauthenticated(e.to_string()),
-            AuthError::RateLimited(_) => tonic::Status::resource_exhausted(e.to_string()),
+            AuthError::RateLimited { .. } => tonic::Status::resource_exhausted(e.to_string()),
             AuthError::BadRequest(_) => tonic::Status::invalid_argument(e.to_string()),
             AuthError::Failure(f) => f.into(),
         }

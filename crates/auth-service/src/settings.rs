@@ -38,6 +38,8 @@ pub struct Settings {
     pub login_rate_limit: u64,
     /// Login attempts allowed per client address across all accounts per minute; 0: off.
     pub login_rate_limit_per_ip: u64,
+    /// Users a company may create per hour; 0 turns the limit off.
+    pub user_creation_rate_limit: u64,
     /// Consecutive failed passwords that lock an account, and for how long; `None` when
     /// `LOCKOUT_MINUTES=0` turns lockout off.
     pub lockout: Option<crate::service::Lockout>,
@@ -170,6 +172,7 @@ impl Settings {
             reuse_grace: Duration::from_secs(grace_seconds),
             login_rate_limit: env.parse_or("LOGIN_RATE_LIMIT_PER_MINUTE", 5)?,
             login_rate_limit_per_ip: env.parse_or("LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE", 30)?,
+            user_creation_rate_limit: env.parse_or("USER_CREATION_RATE_LIMIT_PER_HOUR", 10)?,
             lockout,
             trusted_proxies: service_runtime::net::TrustedProxies::from_env(env)?,
             bus: events::BusSettings::from_env(env, embedded_mode)?,

@@ -87,6 +87,7 @@ impl Application {
             reuse_grace: settings.reuse_grace,
             login_rate_limit: settings.login_rate_limit,
             login_rate_limit_per_ip: settings.login_rate_limit_per_ip,
+            user_creation_rate_limit: settings.user_creation_rate_limit,
             lockout: settings.lockout,
             trusted_proxies: settings.trusted_proxies.clone(),
             relay,

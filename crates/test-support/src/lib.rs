@@ -100,6 +100,7 @@ pub async fn spawn_auth(
         // Suites sign in many times from one address; the limit has its own test.
         ("LOGIN_RATE_LIMIT_PER_MINUTE".into(), "0".into()),
         ("LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE".into(), "0".into()),
+        ("USER_CREATION_RATE_LIMIT_PER_HOUR".into(), "0".into()),
     ];
     let amqp_prefix = amqp_prefix();
     pairs.extend(amqp_env(&amqp_prefix));

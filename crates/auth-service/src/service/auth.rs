@@ -145,7 +145,10 @@ pub async fn login(
             let (hits, left) = state.tokens.hit(&key, Duration::from_secs(60)).await?;
             if hits > limit {
                 metrics::counter!("auth_logins_total", "outcome" => "rate_limited").increment(1);
-                return Err(AuthError::RateLimited(left.as_secs().max(1)));
+                return Err(AuthError::RateLimited {
+                    what: "login attempts",
+                    seconds: left.as_secs().max(1),
+                });
             }
         }
     }

@@ -23,6 +23,8 @@ pub struct AppState {
     pub login_rate_limit: u64,
     /// Login attempts per client address across all accounts per minute (0: no limit).
     pub login_rate_limit_per_ip: u64,
+    /// Users a company may create per hour (0: no limit).
+    pub user_creation_rate_limit: u64,
     pub lockout: Option<Lockout>,
     /// Whose `Forwarded` / `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
     pub trusted_proxies: service_runtime::net::TrustedProxies,

@@ -113,6 +113,22 @@ pub async fn create(
 ) -> Result<UserView, AuthError> {
     manage(principal)?;
     guard_admin(principal, new.role == Role::Admin)?;
+    // Security document: user creation 10 an hour, per company (shared by every replica).
+    if state.user_creation_rate_limit > 0 {
+        let (hits, left) = state
+            .tokens
+            .hit(
+                &format!("user-create:{}", principal.company_id),
+                std::time::Duration::from_secs(3600),
+            )
+            .await?;
+        if hits > state.user_creation_rate_limit {
+            return Err(AuthError::RateLimited {
+                what: "users created for your company",
+                seconds: left.as_secs().max(1),
+            });
+        }
+    }
     let hash = state
         .passwords
         .hash(SecretString::from(new.password))

@@ -287,3 +287,39 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(session_ips(&untrusting).await, ["127.0.0.1"]);
 }
+
+#[tokio::test]
+async fn a_company_creates_so_many_users_an_hour() {
+    let app = spawn_app_with(&[("USER_CREATION_RATE_LIMIT_PER_HOUR", "2")]).await;
+    let admin = app.admin_tokens().await;
+    let create = |email: String, token: String| {
+        let app = &app;
+        async move {
+            app.send_json(
+                Method::POST,
+                "/api/v1/users",
+                &token,
+                &json!({"email": email, "full_name": "New Hire", "password": "User-Pass1", "role": "agent"}),
+            )
+            .await
+        }
+    };
+    for i in 0..2 {
+        let res = create(format!("hire-{i}@acme.example"), admin.access.clone()).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let res = create("hire-2@acme.example".into(), admin.access.clone()).await;
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&retry), "{retry}");
+    let detail = assert_error(res, StatusCode::TOO_MANY_REQUESTS).await;
+    assert!(detail.starts_with("Too many users created"), "{detail}");
+    // Another company has its own budget.
+    seed_company(&app.db, "Globex", "admin@globex.example").await;
+    let other = app.login_ok("admin@globex.example", ADMIN_PASSWORD).await;
+    let res = create("hire@globex.example".into(), other.access).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
