@@ -237,7 +237,7 @@ mod tests {
             ("REFRESH_TOKEN_EXPIRE_DAYS", "31"),
             ("REFRESH_REUSE_GRACE_SECONDS", "-1"),
             ("REFRESH_REUSE_GRACE_SECONDS", "61"),
-            // The placeholders of .env.example and the Kubernetes secret template.
+            // The sample values of .env.example and the Kubernetes secret template.
             (
                 "SECRET_KEY",
                 "change-me-to-the-output-of-openssl-rand-hex-32",

@@ -95,8 +95,7 @@ fn message(i: interview::Model, people: &[Uuid]) -> Result<Interview, Status> {
 }
 
 fn stored<T: std::str::FromStr<Err = String>>(raw: &str) -> Result<T, Status> {
-    raw.parse()
-        .map_err(|e| Status::from(InterviewError::unexpected(anyhow::anyhow!("stored: {e}"))))
+    crate::domain::stored(raw).map_err(|e| Status::from(InterviewError::unexpected(e)))
 }
 
 fn proto_status(s: InterviewStatus) -> proto::InterviewStatus {

@@ -178,12 +178,12 @@ pub fn grpc_url(name: &str, url: String) -> Result<String, ConfigError> {
     }
 }
 
-/// Why a secret must not be used: it is (or holds) a documentation placeholder, or has too
-/// little variety to be random. A key copied from `.env.example` or the Kubernetes secret
+/// Why a secret must not be used: it is (or holds) a sample value from the documentation,
+/// or has too little variety to be random. A key copied from `.env.example` or the Kubernetes secret
 /// template would be the same in every deployment that forgot to change it.
 pub fn weak_secret(value: &str) -> Option<&'static str> {
     let lower = value.to_ascii_lowercase();
-    let placeholder = [
+    let sample = [
         "change-me",
         "changeme",
         "change_me",
@@ -193,8 +193,8 @@ pub fn weak_secret(value: &str) -> Option<&'static str> {
     ]
     .iter()
     .any(|p| lower.contains(p));
-    if placeholder {
-        return Some("is a placeholder from the examples; generate one (openssl rand -hex 32)");
+    if sample {
+        return Some("is the sample value of the examples; generate one (openssl rand -hex 32)");
     }
     let mut distinct: Vec<u8> = value.bytes().collect();
     distinct.sort_unstable();
@@ -307,7 +307,7 @@ mod secret_tests {
     }
 
     #[test]
-    fn the_examples_placeholders_and_repeated_characters_are_refused() {
+    fn the_examples_sample_values_and_repeated_characters_are_refused() {
         let examples = example_values();
         assert!(examples.len() >= 4, "{examples:?}");
         for value in &examples {

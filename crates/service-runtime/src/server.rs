@@ -88,7 +88,10 @@ pub fn check_origin(origin: &str) -> Result<(), &'static str> {
         // An IPv6 literal: `[::1]` or `[::1]:8080`.
         Some(end) => match &rest[end + 1..] {
             "" => (&rest[..=end], None),
-            tail => (&rest[..=end], Some(tail.strip_prefix(':').unwrap_or("x"))),
+            tail => match tail.strip_prefix(':') {
+                Some(port) => (&rest[..=end], Some(port)),
+                None => return Err("has an invalid port"),
+            },
         },
         None => match rest.split_once(':') {
             Some((h, p)) => (h, Some(p)),

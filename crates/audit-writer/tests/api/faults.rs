@@ -16,8 +16,9 @@ fn topology(prefix: &str) -> Topology {
     }
 }
 
-#[tokio::test]
-async fn the_broker_unreachable_while_serving_loses_nothing_and_doubles_nothing() {
+/// The pipeline with the services publishing through a proxy to RabbitMQ, and the admin's
+/// first login already in the audit log.
+async fn pipeline_behind_a_broker_proxy() -> (test_support::Proxy, Pipeline, Tokens) {
     let proxy = test_support::Proxy::start("127.0.0.1:5672").await;
     let p = spawn_pipeline_via(
         Some(format!("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port)),
@@ -26,6 +27,12 @@ async fn the_broker_unreachable_while_serving_loses_nothing_and_doubles_nothing(
     .await;
     let admin = p.admin().await;
     p.wait_for(&admin.access, "?action=LOGIN", 1).await;
+    (proxy, p, admin)
+}
+
+#[tokio::test]
+async fn the_broker_unreachable_while_serving_loses_nothing_and_doubles_nothing() {
+    let (proxy, p, admin) = pipeline_behind_a_broker_proxy().await;
 
     proxy.cut();
     for _ in 0..5 {
@@ -226,14 +233,7 @@ async fn the_audit_database_failing_mid_stream_loses_nothing_and_doubles_nothing
 #[tokio::test]
 async fn a_blocked_broker_cannot_hang_a_relay() {
     use sea_orm::ConnectionTrait;
-    let proxy = test_support::Proxy::start("127.0.0.1:5672").await;
-    let p = spawn_pipeline_via(
-        Some(format!("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port)),
-        None,
-    )
-    .await;
-    let admin = p.admin().await;
-    p.wait_for(&admin.access, "?action=LOGIN", 1).await;
+    let (proxy, p, admin) = pipeline_behind_a_broker_proxy().await;
 
     proxy.stall();
     let res = p.login("admin@acme.example", ADMIN_PASSWORD).await;

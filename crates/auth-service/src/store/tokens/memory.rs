@@ -33,8 +33,8 @@ struct Lockout {
 #[derive(Default)]
 struct State {
     families: HashMap<SessionId, Family>,
-    /// Rotated refresh tokens: when they were rotated, until when to remember them.
-    rotated: HashMap<TokenId, (Instant, Instant)>,
+    /// Rotated refresh tokens, and until when to remember them.
+    rotated: HashMap<TokenId, Instant>,
     denied: HashMap<TokenId, Instant>,
     /// Rate-limit windows: hits and when the window ends.
     hits: HashMap<String, (u64, Instant)>,
@@ -53,7 +53,7 @@ impl State {
         }
         self.last_sweep = Some(now);
         self.families.retain(|_, f| f.expires > now);
-        self.rotated.retain(|_, (_, until)| *until > now);
+        self.rotated.retain(|_, until| *until > now);
         self.denied.retain(|_, until| *until > now);
         self.hits.retain(|_, (_, until)| *until > now);
         self.lockouts.retain(|_, l| {
@@ -124,7 +124,7 @@ impl TokenStore for MemoryTokenStore {
                 fam.current = r.next;
                 fam.prev = Some((r.presented, now));
                 fam.expires = now + r.ttl;
-                s.rotated.insert(r.presented, (now, now + r.ttl));
+                s.rotated.insert(r.presented, now + r.ttl);
                 return RotateOutcome::Rotated;
             }
             if !s.rotated.contains_key(&r.presented) {
