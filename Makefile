@@ -9,6 +9,9 @@
 #   make migrate  apply database migrations to DATABASE_URL
 #   make validate-deploy  check docker-compose.yml and deploy/ against their schemas
 #   make fuzz     fuzz the four services' HTTP APIs (scripts/fuzz.sh): no 5xx, drop or panic
+#   make bench    release build, the stack on the real servers, the peers' wrk driver and
+#                 the interview reads (scripts/bench.sh); prints the tables
+#   make bench-compare  the same stack against the FastAPI peer (../shared/peers/compare.sh)
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -22,7 +25,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379
 TEST_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/%2f
 export TEST_PG_URL TEST_REDIS_URL TEST_AMQP_URL
 
-.PHONY: run test fmt lint migrate validate-deploy fuzz
+.PHONY: run test fmt lint migrate validate-deploy fuzz bench bench-compare
 
 run:
 	cargo run -p interviewer
@@ -119,3 +122,9 @@ migrate:
 	  exit 1
 	fi
 	cargo run -p auth-service -- migrate
+
+bench:
+	scripts/bench.sh
+
+bench-compare:
+	scripts/bench.sh compare

@@ -216,6 +216,8 @@ COMMON_ENV=(
     "AMQP_EXPIRE_UNUSED_MS=60000"
     "RUST_BACKTRACE=1"
     "LOG_LEVEL=${FUZZ_LOG_LEVEL:-info}"
+    # Thousands of calls a minute as one user: the API limit would answer most of them.
+    "API_RATE_LIMIT_PER_MINUTE=0"
 )
 AUTH_ENV=(
     "REDIS_URL=$REDIS_URL"
@@ -226,6 +228,9 @@ AUTH_ENV=(
     # The fuzzer posts to /auth/login all the time; its own re-login must not be limited.
     "LOGIN_RATE_LIMIT_PER_MINUTE=0"
     "LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE=0"
+    # ... and refreshes: a 429 there would hide what a refresh does with its input.
+    "REFRESH_RATE_LIMIT_PER_MINUTE=0"
+    "REFRESH_RATE_LIMIT_PER_IP_PER_MINUTE=0"
     # It creates users all the time, too.
     "USER_CREATION_RATE_LIMIT_PER_HOUR=0"
     # Longer than any run, so expiry never looks like a revoked session.
@@ -446,6 +451,12 @@ for service, status, duration, token_status in runs:
         for error in report.get("errors") or []:
             text = f"error \"{error['title']}\" x{error['count']}"
             (notes if error["title"] in GENERATION_ERRORS else problems).append(text)
+        # A path parameter the document does not declare: those operations went unfuzzed.
+        output = (out / "output.log").read_text(errors="replace") if (out / "output.log").exists() else ""
+        undeclared = sorted(set(re.findall(r"Path parameter '([^']+)' is not defined", output)))
+        if undeclared:
+            problems.append("the OpenAPI document leaves path parameter(s) undeclared, so their "
+                            "operations were not fuzzed: " + ", ".join(undeclared))
         auth = report.get("auth") or {}
         if auth.get("reauth_count") or auth.get("reauth_broke"):
             notes.append(f"the fuzzer's session was rejected mid-run: re-authenticated "

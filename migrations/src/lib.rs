@@ -9,6 +9,7 @@ mod m20261123_000003_scoring;
 mod m20261123_000004_events;
 mod m20261123_000005_audit_role;
 mod m20261201_000006_notification_context;
+mod m20261203_000007_outbox_gathered;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_events::Migration),
             Box::new(m20261123_000005_audit_role::Migration),
             Box::new(m20261201_000006_notification_context::Migration),
+            Box::new(m20261203_000007_outbox_gathered::Migration),
         ]
     }
 }

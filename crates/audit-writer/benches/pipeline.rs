@@ -26,10 +26,10 @@
 //! generator shares the machine with the servers, so the numbers are relative, not
 //! capacity figures.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "benchmark: fail loudly"
+#![expect(clippy::unwrap_used, reason = "benchmark: fail loudly")]
+#![expect(
+    clippy::as_conversions,
+    reason = "benchmark statistics: counts and durations as f64 and back, far from any limit"
 )]
 
 use events::{Event, outbox};
@@ -86,9 +86,7 @@ async fn spawn_writer(database_url: &str, auth_grpc: &str, prefix: &str, batch_w
     pairs.extend(test_support::amqp_env(prefix));
     let settings = audit_writer::Settings::from_env(&Env::from_pairs(pairs), None).unwrap();
     let conn = service_runtime::db::connect(database_url, 5).await.unwrap();
-    let app = audit_writer::Application::build_with_db(settings, conn)
-        .await
-        .unwrap();
+    let app = audit_writer::Application::build_with_db(settings, conn).unwrap();
     tokio::spawn(app.run_until_stopped());
 }
 
@@ -120,7 +118,7 @@ async fn throughput(db: &DatabaseConnection) -> Throughput {
                 let txn = db.begin().await.unwrap();
                 for i in 0..PER_TXN {
                     let seq = batch * PER_TXN + i;
-                    let event = Event::new("auth", "BENCH_EVENT")
+                    let event = Event::untyped("auth", "BENCH_EVENT")
                         .resource("bench", seq)
                         .details(json!({"seq": seq}));
                     outbox::record(&txn, &event).await.unwrap();

@@ -13,12 +13,14 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
 use sea_orm::DatabaseConnection;
+use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct ConsumerSettings {
-    pub url: String,
+    /// The broker, credentials included: never in a log line or a `Debug` dump.
+    pub url: SecretString,
     pub topology: Topology,
     /// At most this many messages a transaction.
     pub batch: usize,
@@ -44,7 +46,8 @@ pub async fn run(db: DatabaseConnection, settings: ConsumerSettings) {
 }
 
 async fn session(db: &DatabaseConnection, s: &ConsumerSettings) -> anyhow::Result<()> {
-    let connection = Connection::connect(&s.url, ConnectionProperties::default()).await?;
+    let connection =
+        Connection::connect(s.url.expose_secret(), ConnectionProperties::default()).await?;
     let channel = connection.create_channel().await?;
     s.topology.declare(&channel).await?;
     let prefetch = u16::try_from(s.batch.saturating_mul(2)).unwrap_or(u16::MAX);
@@ -119,7 +122,8 @@ async fn handle(
     let messages: Vec<Message> = good.iter().map(|(_, m)| m.clone()).collect();
     match writer::store(db, &messages).await {
         Ok(()) => {
-            metrics::counter!("audit_messages_consumed_total").increment(good.len() as u64);
+            metrics::counter!("audit_messages_consumed_total")
+                .increment(u64::try_from(good.len()).unwrap_or(u64::MAX));
             for (d, m) in good {
                 failures.remove(&key(&m));
                 d.ack(BasicAckOptions::default()).await?;

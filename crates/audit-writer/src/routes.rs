@@ -50,16 +50,15 @@ fn encode_cursor(at: OffsetDateTime, id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}:{id}", at.unix_timestamp_nanos()))
 }
 
+/// The cursor's time and id; whatever is wrong with it, the answer is the same 400.
 fn decode_cursor(raw: &str) -> Result<(OffsetDateTime, Uuid), ApiError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(raw)
-        .map_err(|_| ApiError::bad_cursor())?;
-    let text = String::from_utf8(bytes).map_err(|_| ApiError::bad_cursor())?;
-    let (nanos, id) = text.split_once(':').ok_or_else(ApiError::bad_cursor)?;
-    let nanos: i128 = nanos.parse().map_err(|_| ApiError::bad_cursor())?;
-    let at =
-        OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| ApiError::bad_cursor())?;
-    Ok((at, id.parse().map_err(|_| ApiError::bad_cursor())?))
+    let parse = || {
+        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
+        let (nanos, id) = text.split_once(':')?;
+        let at = OffsetDateTime::from_unix_timestamp_nanos(nanos.parse().ok()?).ok()?;
+        Some((at, id.parse().ok()?))
+    };
+    parse().ok_or_else(ApiError::bad_cursor)
 }
 
 #[utoipa::path(get, path = "/api/v1/audit-logs", tag = "audit", params(SearchQuery), security(("bearer" = [])),
@@ -86,7 +85,7 @@ pub async fn search(
     // One more than asked tells whether there is a next page.
     let mut items =
         audit::search(db.get_ref(), caller.0.company_id.into(), &filter, limit + 1).await?;
-    let next_cursor = if items.len() as u64 > limit {
+    let next_cursor = if u64::try_from(items.len()).unwrap_or(u64::MAX) > limit {
         items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         items.last().map(|e| encode_cursor(e.created_at, e.id))
     } else {

@@ -29,6 +29,8 @@ pub struct Settings {
     pub auth_grpc_url: String,
     pub internal_key: SecretString,
     pub introspection_ttl: Duration,
+    /// `API_RATE_LIMIT_PER_MINUTE` and the Redis replicas share it through.
+    pub api_rate_limit: service_runtime::ratelimit::ApiRateLimitSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +93,7 @@ impl Settings {
             auth_grpc_url: auth.auth_grpc_url,
             internal_key: auth.internal_key,
             introspection_ttl: auth.introspection_ttl,
+            api_rate_limit: service_runtime::ratelimit::ApiRateLimitSettings::from_env(env)?,
         })
     }
 }

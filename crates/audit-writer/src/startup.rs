@@ -15,7 +15,7 @@ use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 use service_runtime::db::{self, DatabaseCheck};
 use service_runtime::health::Readiness;
-use service_runtime::server::{HttpService, serve_http};
+use service_runtime::server::{BearerAuth, HttpService, serve_http};
 use std::sync::Arc;
 use utoipa::OpenApi;
 
@@ -25,11 +25,15 @@ use utoipa::OpenApi;
         title = "AI Interviewer Platform: audit-writer",
         description = "Audit search and notifications"
     ),
-    paths(routes::search, routes::my_notifications, routes::read)
+    paths(routes::search, routes::my_notifications, routes::read),
+    modifiers(&BearerAuth)
 )]
 struct ApiDoc;
 
 pub struct Application {
+    /// The introspection client and the bus its revocation feed comes on.
+    auth: IntrospectionClient,
+    bus: events::BusSettings,
     port: u16,
     server: Server,
     consumer: Option<ConsumerSettings>,
@@ -44,10 +48,10 @@ impl Application {
         )
         .await
         .context("connecting to DATABASE_URL")?;
-        Self::build_with_db(settings, db).await
+        Self::build_with_db(settings, db)
     }
 
-    pub async fn build_with_db(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
+    pub fn build_with_db(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
         let auth = IntrospectionClient::new(
             &settings.auth_grpc_url,
             &settings.internal_key,
@@ -61,7 +65,7 @@ impl Application {
                 batch_wait,
                 max_attempts,
             } => Some(ConsumerSettings {
-                url: url.expose_secret().to_owned(),
+                url: url.clone(),
                 topology: topology.clone(),
                 batch: *batch,
                 batch_wait: *batch_wait,
@@ -69,12 +73,21 @@ impl Application {
             }),
             Source::InProcess => None,
         };
+        let bus = match &settings.source {
+            Source::Rabbit { url, topology, .. } => events::BusSettings::Rabbit {
+                url: url.clone(),
+                topology: topology.clone(),
+            },
+            Source::InProcess => events::BusSettings::InProcess,
+        };
         let readiness = Readiness::new(vec![
             Arc::new(DatabaseCheck(db.clone())),
             Arc::new(AuthCheck(auth.clone())),
         ]);
         let data = web::Data::new(db.clone());
+        let auth_client = auth.clone();
         let auth_data = web::Data::new(auth);
+        let limit = web::Data::new(settings.api_rate_limit.build("audit-writer")?);
         let (server, port) = serve_http(
             &settings.http,
             HttpService {
@@ -82,12 +95,16 @@ impl Application {
                 readiness,
                 openapi: ApiDoc::openapi(),
                 configure: move |cfg: &mut web::ServiceConfig| {
-                    cfg.app_data(data.clone()).app_data(auth_data.clone());
+                    cfg.app_data(data.clone())
+                        .app_data(auth_data.clone())
+                        .app_data(limit.clone());
                     routes::configure(cfg);
                 },
             },
         )?;
         Ok(Self {
+            auth: auth_client,
+            bus,
             port,
             server,
             consumer,
@@ -110,6 +127,7 @@ impl Application {
         let _consuming = self
             .consumer
             .map(|c| service_runtime::AbortOnDrop(tokio::spawn(consumer::run(self.db.clone(), c))));
+        let _feed = self.auth.follow_revocations(&self.bus);
         self.server.await.context("HTTP server")
     }
 }

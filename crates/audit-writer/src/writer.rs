@@ -116,8 +116,10 @@ pub async fn store(db: &DatabaseConnection, batch: &[Message]) -> Result<(), DbE
     audit::append(&txn, &evs).await?;
     notifications::append(&txn, &notes).await?;
     txn.commit().await?;
-    metrics::counter!("audit_events_stored_total").increment(evs.len() as u64);
-    metrics::counter!("notifications_stored_total").increment(notes.len() as u64);
+    metrics::counter!("audit_events_stored_total")
+        .increment(u64::try_from(evs.len()).unwrap_or(u64::MAX));
+    metrics::counter!("notifications_stored_total")
+        .increment(u64::try_from(notes.len()).unwrap_or(u64::MAX));
     Ok(())
 }
 

@@ -2,9 +2,9 @@
 //! audit-writer's insert share its trace id — checked with a real OTLP receiver (the
 //! collector's gRPC protocol) running in this test.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
-#[allow(
+#[expect(
     dead_code,
     unused_imports,
     reason = "shared with the api suite; this test uses a part"

@@ -41,8 +41,8 @@ pub async fn ensure_admin(db: &DatabaseConnection, spec: AdminSpec) -> anyhow::R
 
     if let Some(existing) = users::find_by_email(db, &email).await? {
         return Ok(Outcome::AlreadyExists {
-            company: existing.company_id.into(),
-            user: existing.id.into(),
+            company: existing.company_id,
+            user: existing.id,
         });
     }
     let hash = Passwords::new()?.hash(spec.password).await?;
@@ -56,7 +56,7 @@ pub async fn ensure_admin(db: &DatabaseConnection, spec: AdminSpec) -> anyhow::R
     let user = users::insert(
         &txn,
         users::InsertUser {
-            company: company.id.into(),
+            company: company.id,
             email: &email,
             password_hash: hash,
             full_name: &name,
@@ -68,7 +68,7 @@ pub async fn ensure_admin(db: &DatabaseConnection, spec: AdminSpec) -> anyhow::R
     .context("creating the admin")?;
     txn.commit().await?;
     Ok(Outcome::Created {
-        company: company.id.into(),
-        user: user.id.into(),
+        company: company.id,
+        user: user.id,
     })
 }

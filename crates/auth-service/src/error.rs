@@ -24,7 +24,15 @@ pub enum AuthError {
     InvalidToken,
     /// 429 with `Retry-After`: `what` was done too often (e.g. "login attempts").
     #[error("Too many {what}; try again in {seconds} seconds")]
-    RateLimited { what: &'static str, seconds: u64 },
+    RateLimited {
+        what: &'static str,
+        seconds: u64,
+        /// The limit that was exceeded, for `RateLimit-Limit`.
+        limit: u64,
+    },
+    /// 503 with `Retry-After`: too many sign-ins at once for the hashing pool.
+    #[error("Too many sign-ins at once; try again in {seconds} second(s)")]
+    Overloaded { seconds: u64 },
     #[error("{0}")]
     BadRequest(String),
     #[error(transparent)]
@@ -49,6 +57,12 @@ impl From<sea_orm::DbErr> for AuthError {
     }
 }
 
+impl From<service_runtime::db::StepFailed> for AuthError {
+    fn from(e: service_runtime::db::StepFailed) -> Self {
+        Failure::from(e).into()
+    }
+}
+
 impl From<service_runtime::extract::Rejection> for AuthError {
     fn from(e: service_runtime::extract::Rejection) -> Self {
         Failure::from(e).into()
@@ -63,7 +77,12 @@ impl From<anyhow::Error> for AuthError {
 
 impl From<HashError> for AuthError {
     fn from(e: HashError) -> Self {
-        Self::unexpected(anyhow::Error::new(e))
+        match e {
+            HashError::Busy => Self::Overloaded { seconds: 1 },
+            HashError::Hash(_) | HashError::Lost | HashError::Closed => {
+                Self::unexpected(anyhow::Error::new(e))
+            }
+        }
     }
 }
 
@@ -84,6 +103,7 @@ impl ResponseError for AuthError {
             | Self::MissingToken
             | Self::InvalidToken => StatusCode::UNAUTHORIZED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Failure(f) => f.status_code(),
         }
@@ -92,13 +112,12 @@ impl ResponseError for AuthError {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::Failure(f) => f.error_response(),
-            Self::RateLimited { seconds, .. } => {
-                let mut res = detail(self.status_code(), self.to_string());
-                if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
-                    res.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-                res
+            Self::Overloaded { seconds } => self.retry_after(*seconds),
+            Self::RateLimited { seconds, limit, .. } => service_runtime::ratelimit::Exceeded {
+                limit: *limit,
+                retry_after: *seconds,
             }
+            .response(self.to_string()),
             Self::MissingToken | Self::InvalidToken => {
                 let mut res = detail(self.status_code(), self.to_string());
                 res.headers_mut()
@@ -112,6 +131,17 @@ impl ResponseError for AuthError {
     }
 }
 
+impl AuthError {
+    /// The `{"detail"}` answer with `Retry-After: seconds`.
+    fn retry_after(&self, seconds: u64) -> HttpResponse {
+        let mut res = detail(self.status_code(), self.to_string());
+        if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        res
+    }
+}
+
 impl From<AuthError> for tonic::Status {
     fn from(e: AuthError) -> Self {
         match e {
@@ -120,6 +150,7 @@ impl From<AuthError> for tonic::Status {
             | AuthError::MissingToken
             | AuthError::InvalidToken => tonic::Status::unauthenticated(e.to_string()),
             AuthError::RateLimited { .. } => tonic::Status::resource_exhausted(e.to_string()),
+            AuthError::Overloaded { .. } => tonic::Status::unavailable(e.to_string()),
             AuthError::BadRequest(_) => tonic::Status::invalid_argument(e.to_string()),
             AuthError::Failure(f) => f.into(),
         }

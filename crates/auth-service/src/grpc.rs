@@ -25,8 +25,9 @@ impl AuthGrpc {
     }
 }
 
-fn uuid_arg(name: &'static str, raw: &str) -> Result<Uuid, Status> {
-    Ok(platform_proto::conversions::uuid(name, raw)?)
+/// A typed id argument; a malformed one is `INVALID_ARGUMENT` naming the field.
+fn id_arg<T: From<Uuid>>(name: &'static str, raw: &str) -> Result<T, Status> {
+    Ok(platform_proto::conversions::id(name, raw)?)
 }
 
 #[tonic::async_trait]
@@ -68,7 +69,7 @@ impl AuthService for AuthGrpc {
         request: Request<LookupUsersRequest>,
     ) -> Result<Response<LookupUsersResponse>, Status> {
         let req = request.into_inner();
-        let company = CompanyId::from(uuid_arg("company_id", &req.company_id)?);
+        let company: CompanyId = id_arg("company_id", &req.company_id)?;
         if req.user_ids.len() > MAX_LOOKUP {
             return Err(Status::invalid_argument(format!(
                 "at most {MAX_LOOKUP} user ids per lookup"
@@ -77,7 +78,7 @@ impl AuthService for AuthGrpc {
         let ids = req
             .user_ids
             .iter()
-            .map(|id| uuid_arg("user_ids", id))
+            .map(|id| id_arg("user_ids", id))
             .collect::<Result<Vec<_>, _>>()?;
         let found = users::find_many_in_company(&self.state.db, company, ids)
             .await
@@ -89,7 +90,7 @@ impl AuthService for AuthGrpc {
                     id: u.id.to_string(),
                     email: u.email,
                     full_name: u.full_name,
-                    role: u.role,
+                    role: u.role.as_str().to_owned(),
                     is_active: u.is_active,
                 })
                 .collect(),

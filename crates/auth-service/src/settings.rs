@@ -34,12 +34,24 @@ pub struct Settings {
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     pub reuse_grace: Duration,
+    /// Sign-ins that may wait for a hashing thread (`PASSWORD_HASH_QUEUE`); beyond, 503.
+    pub password_hash_queue: usize,
+    /// Hashing threads (`PASSWORD_HASH_THREADS`, one per core by default).
+    pub password_hash_threads: usize,
+    /// `SESSION_MAX_DAYS` and `SESSION_IDLE_MINUTES`.
+    pub session: crate::domain::tokens::SessionLimits,
     /// Login attempts allowed per client address and account per minute; 0 turns the limit off.
     pub login_rate_limit: u64,
     /// Login attempts allowed per client address across all accounts per minute; 0: off.
     pub login_rate_limit_per_ip: u64,
+    pub refresh_rate_limit: u64,
+    pub refresh_rate_limit_per_ip: u64,
     /// Users a company may create per hour; 0 turns the limit off.
     pub user_creation_rate_limit: u64,
+    /// Requests a minute per user on the authenticated API (`API_RATE_LIMIT_PER_MINUTE`).
+    pub api_rate_limit: u64,
+    /// How long who an access token speaks for is reused (`INTROSPECTION_CACHE_MS`).
+    pub principal_ttl: Duration,
     /// Consecutive failed passwords that lock an account, and for how long; `None` when
     /// `LOCKOUT_MINUTES=0` turns lockout off.
     pub lockout: Option<crate::service::Lockout>,
@@ -129,6 +141,22 @@ impl Settings {
                 "must be at most 60",
             ));
         }
+        let max_days: u64 = env.parse_or("SESSION_MAX_DAYS", 30)?;
+        if !(1..=365).contains(&max_days) {
+            return Err(ConfigError::invalid("SESSION_MAX_DAYS", "must be 1 to 365"));
+        }
+        let refresh_minutes = refresh_days * 24 * 60;
+        let idle_minutes: u64 = env.parse_or("SESSION_IDLE_MINUTES", refresh_minutes)?;
+        if !(1..=refresh_minutes).contains(&idle_minutes) {
+            return Err(ConfigError::invalid(
+                "SESSION_IDLE_MINUTES",
+                format!("must be 1 to {refresh_minutes} (the refresh-token lifetime)"),
+            ));
+        }
+        let session = crate::domain::tokens::SessionLimits {
+            max: Duration::from_secs(max_days * 86_400),
+            idle: Duration::from_secs(idle_minutes * 60),
+        };
         let threshold: u32 = env.parse_or("LOCKOUT_THRESHOLD", 5)?;
         if !(1..=1000).contains(&threshold) {
             return Err(ConfigError::invalid(
@@ -170,9 +198,38 @@ impl Settings {
             access_ttl: Duration::from_secs(access_minutes * 60),
             refresh_ttl: Duration::from_secs(refresh_days * 86_400),
             reuse_grace: Duration::from_secs(grace_seconds),
+            password_hash_queue: match env.parse_or(
+                "PASSWORD_HASH_QUEUE",
+                crate::domain::password::DEFAULT_QUEUE,
+            )? {
+                n @ 1..=10_000 => n,
+                _ => {
+                    return Err(ConfigError::invalid(
+                        "PASSWORD_HASH_QUEUE",
+                        "must be 1 to 10000",
+                    ));
+                }
+            },
+            password_hash_threads: match env.parse_or(
+                "PASSWORD_HASH_THREADS",
+                crate::domain::password::default_threads(),
+            )? {
+                n @ 1..=64 => n,
+                _ => {
+                    return Err(ConfigError::invalid(
+                        "PASSWORD_HASH_THREADS",
+                        "must be 1 to 64",
+                    ));
+                }
+            },
+            session,
             login_rate_limit: env.parse_or("LOGIN_RATE_LIMIT_PER_MINUTE", 5)?,
             login_rate_limit_per_ip: env.parse_or("LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE", 30)?,
+            refresh_rate_limit: env.parse_or("REFRESH_RATE_LIMIT_PER_MINUTE", 10)?,
+            refresh_rate_limit_per_ip: env.parse_or("REFRESH_RATE_LIMIT_PER_IP_PER_MINUTE", 120)?,
             user_creation_rate_limit: env.parse_or("USER_CREATION_RATE_LIMIT_PER_HOUR", 10)?,
+            api_rate_limit: service_runtime::ratelimit::per_minute_from_env(env)?,
+            principal_ttl: service_runtime::config::introspection_cache(env)?,
             lockout,
             trusted_proxies: service_runtime::net::TrustedProxies::from_env(env)?,
             bus: events::BusSettings::from_env(env, embedded_mode)?,
@@ -237,6 +294,11 @@ mod tests {
             ("REFRESH_TOKEN_EXPIRE_DAYS", "31"),
             ("REFRESH_REUSE_GRACE_SECONDS", "-1"),
             ("REFRESH_REUSE_GRACE_SECONDS", "61"),
+            ("SESSION_MAX_DAYS", "0"),
+            ("SESSION_MAX_DAYS", "366"),
+            // Beyond the default refresh lifetime, 7 days.
+            ("SESSION_IDLE_MINUTES", "10081"),
+            ("SESSION_IDLE_MINUTES", "0"),
             // The sample values of .env.example and the Kubernetes secret template.
             (
                 "SECRET_KEY",

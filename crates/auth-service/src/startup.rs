@@ -31,6 +31,8 @@ pub struct Application {
     server: Server,
     grpc: GrpcServer,
     state: AppState,
+    /// The bus the revocation feed comes on (other replicas' announcements).
+    bus: events::BusSettings,
 }
 
 struct TokenStoreCheck(Arc<dyn TokenStore>);
@@ -82,15 +84,32 @@ impl Application {
                 &settings.token_issuer,
                 settings.access_ttl,
                 settings.refresh_ttl,
-            ),
-            passwords: Passwords::new()?,
+            )
+            .with_session_limits(settings.session),
+            passwords: Passwords::with_pool(
+                settings.password_hash_threads,
+                settings.password_hash_queue,
+            )?,
             reuse_grace: settings.reuse_grace,
             login_rate_limit: settings.login_rate_limit,
             login_rate_limit_per_ip: settings.login_rate_limit_per_ip,
+            refresh_rate_limit: settings.refresh_rate_limit,
+            refresh_rate_limit_per_ip: settings.refresh_rate_limit_per_ip,
             user_creation_rate_limit: settings.user_creation_rate_limit,
+            api_rate_limit: service_runtime::ratelimit::ApiRateLimit::new(
+                Arc::new(crate::store::tokens::Counting(tokens.clone())),
+                settings.api_rate_limit,
+                "auth",
+            ),
             lockout: settings.lockout,
             trusted_proxies: settings.trusted_proxies.clone(),
             relay,
+            principals: Arc::default(),
+            principal_ttl: settings.principal_ttl,
+            user_records: Arc::new(crate::service::users::UserRecords::new(
+                settings.principal_ttl,
+            )),
+            revocations: events::revocation::RevocationPublisher::new(&settings.bus),
         };
         let readiness = Readiness::new(vec![
             Arc::new(DatabaseCheck(db)),
@@ -116,6 +135,7 @@ impl Application {
             server,
             grpc,
             state,
+            bus: settings.bus.clone(),
         })
     }
 
@@ -130,6 +150,10 @@ impl Application {
     /// Serves HTTP and gRPC until the process is asked to stop; an error of either ends both.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let _relay = service_runtime::AbortOnDrop(tokio::spawn(self.state.relay.clone().run()));
+        let state = self.state.clone();
+        let _feed = service_runtime::AbortOnDrop(events::revocation::listen(&self.bus, move |e| {
+            state.on_feed(e);
+        }));
         let http = async { self.server.await.context("HTTP server") };
         let grpc = async { self.grpc.await.context("gRPC server") };
         tokio::try_join!(http, grpc).map(|_| ())

@@ -2,7 +2,7 @@
 //! the production (JSON) format, over a full sign-in, refresh, user creation and logout —
 //! and every line logged inside a request carries its trace and span ids.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -51,7 +51,7 @@ async fn secrets_never_reach_the_logs_and_request_lines_carry_trace_ids() {
 
     let (database_url, conn) = test_support::fresh_database().await;
     let auth = test_support::spawn_auth(&database_url, conn.clone(), &[]).await;
-    test_support::seed_company(&conn, "Acme", "admin@acme.example").await;
+    let (_, admin_id) = test_support::seed_company(&conn, "Acme", "admin@acme.example").await;
     let client = test_support::client();
     let url = |p: &str| format!("{}{p}", auth.address);
 
@@ -127,6 +127,7 @@ async fn secrets_never_reach_the_logs_and_request_lines_carry_trace_ids() {
     }
     // Production lines are JSON; those inside a request carry its trace and span ids.
     let mut with_ids = 0;
+    let mut with_user = 0;
     for line in text.lines() {
         let v: Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
@@ -149,7 +150,12 @@ async fn secrets_never_reach_the_logs_and_request_lines_carry_trace_ids() {
                 "{line}"
             );
             with_ids += 1;
+            // Once the bearer token is checked, the request's lines say whose it was.
+            if span["user_id"] == json!(admin_id.to_string()) {
+                with_user += 1;
+            }
         }
     }
     assert!(with_ids > 0, "no request lines:\n{text}");
+    assert!(with_user > 0, "no request line names its user:\n{text}");
 }

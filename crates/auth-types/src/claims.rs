@@ -44,4 +44,9 @@ pub struct RefreshClaims {
     pub iat: i64,
     pub exp: i64,
     pub typ: TokenKind,
+    /// When the session began (the sign-in, OIDC's `auth_time`): carried through every
+    /// rotation, so `SESSION_MAX_DAYS` ends a session however often it is refreshed.
+    /// Absent in tokens of earlier releases, which then count from their `iat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }

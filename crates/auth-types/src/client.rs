@@ -1,10 +1,12 @@
 //! The introspection client every service but auth uses: asks auth over gRPC whether a
-//! token is active and caches the answer briefly: at most the configured time (≤ 1 s by
-//! default), never past the token's own expiry, and negative answers for a quarter of
-//! it. So a logout, deactivation or permission change counts everywhere within about a
-//! second, while a burst of requests with one token costs one call.
+//! token is active and caches the answer: at most the configured time (≤ 1 s by default),
+//! never past the token's own expiry, negative answers for a quarter of it, and never once
+//! auth's revocation feed names it (a logout, deactivation, role, page or password change
+//! drops the entries it concerns at once: [`PrincipalCache`]). A burst of requests with
+//! one token costs one call.
 
-use crate::{CompanyId, Page, PagePermissions, Principal, Role, SessionId, TokenId, UserId};
+use crate::{CompanyId, Page, PagePermissions, Principal, Role, SessionId, UserId};
+use events::revocation::{FeedEvent, Revocation};
 use moka::Expiry;
 use moka::future::Cache;
 use platform_proto::auth::v1::auth_service_client::AuthServiceClient;
@@ -15,7 +17,7 @@ use secrecy::SecretString;
 use service_runtime::config::ConfigError;
 use service_runtime::grpc::PresentCredential;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
@@ -59,6 +61,176 @@ impl Expiry<Arc<str>, Answer> for AnswerExpiry {
     }
 }
 
+/// Whether a cache kept on auth's revocation feed may keep anything, and a count of what
+/// it heard: shared by every such cache ([`PrincipalCache`], auth's user records).
+#[derive(Debug, Default)]
+pub struct FeedGate {
+    /// Whether the feed is connected: only then is anything kept.
+    live: AtomicBool,
+    /// Bumped by everything heard: an answer read across it is not kept.
+    generation: AtomicU64,
+}
+
+impl FeedGate {
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::SeqCst)
+    }
+
+    /// Read before fetching an answer, for [`FeedGate::may_keep`].
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Whether an answer fetched since `generation` may be kept: the feed is connected and
+    /// nothing was heard meanwhile.
+    pub fn may_keep(&self, generation: u64) -> bool {
+        self.is_live() && self.generation() == generation
+    }
+
+    /// Applies `event`: `drop_all` when the feed (re)connects (the gate opens after it) or
+    /// is lost (the gate closes before it), `drop` for what a revocation names.
+    pub fn apply(&self, event: FeedEvent, drop_all: impl FnOnce(), drop: impl FnOnce(Revocation)) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        match event {
+            FeedEvent::Connected => {
+                drop_all();
+                self.live.store(true, Ordering::SeqCst);
+            }
+            FeedEvent::Lost => {
+                self.live.store(false, Ordering::SeqCst);
+                drop_all();
+            }
+            FeedEvent::Revoked(revocation) => drop(revocation),
+        }
+    }
+}
+
+/// Who each recently seen token speaks for, kept in step with auth's revocation feed
+/// (`events::revocation`): an entry goes the moment a revocation names its session or
+/// user; everything goes when the feed (re)connects or is lost, and while it is lost
+/// nothing is kept at all (every request asks), so a missed message cannot keep a revoked
+/// token alive. Auth's own authenticated requests and every other service's use it.
+pub struct PrincipalCache {
+    cache: Cache<Arc<str>, Answer>,
+    gate: FeedGate,
+    stats: CacheStats,
+}
+
+impl Default for PrincipalCache {
+    fn default() -> Self {
+        Self {
+            cache: Cache::builder()
+                .max_capacity(100_000)
+                .expire_after(AnswerExpiry)
+                .support_invalidation_closures()
+                .build(),
+            gate: FeedGate::default(),
+            stats: CacheStats::default(),
+        }
+    }
+}
+
+impl PrincipalCache {
+    pub fn stats(&self) -> &CacheStats {
+        &self.stats
+    }
+
+    /// Whether entries are kept: the revocation feed is connected.
+    pub fn is_live(&self) -> bool {
+        self.gate.is_live()
+    }
+
+    /// Applies what the revocation feed heard.
+    pub fn on_feed(&self, event: FeedEvent) {
+        self.gate.apply(
+            event,
+            || self.cache.invalidate_all(),
+            |revocation| match revocation {
+                Revocation::Session(id) => {
+                    let session = SessionId::from(id);
+                    self.drop_where(move |p| p.session_id == session);
+                }
+                Revocation::User(id) => {
+                    let user = UserId::from(id);
+                    self.drop_where(move |p| p.user_id == user);
+                }
+            },
+        );
+        metrics::counter!("principal_cache_feed_total", "event" => match event {
+            FeedEvent::Connected => "connected",
+            FeedEvent::Lost => "lost",
+            FeedEvent::Revoked(_) => "revoked",
+        })
+        .increment(1);
+    }
+
+    fn drop_where(&self, names: impl Fn(&Principal) -> bool + Send + Sync + 'static) {
+        let dropped = self
+            .cache
+            .invalidate_entries_if(move |_, a| a.principal.as_ref().is_some_and(&names));
+        if dropped.is_err() {
+            // Cannot happen (closures are enabled above); be safe all the same.
+            self.cache.invalidate_all();
+        }
+    }
+
+    /// Who `token` speaks for: from the cache, or from `fetch` (its answer, and how long
+    /// it may be kept), once for any number of concurrent callers with the same token
+    /// (who then share its error).
+    pub async fn resolve<E, Fut>(
+        &self,
+        token: &str,
+        fetch: impl FnOnce() -> Fut,
+    ) -> Result<Option<Principal>, Arc<E>>
+    where
+        E: Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(Option<Principal>, Duration), E>>,
+    {
+        if !self.is_live() {
+            self.count(false);
+            return fetch()
+                .await
+                .map(|(principal, _)| principal)
+                .map_err(Arc::new);
+        }
+        let key: Arc<str> = Arc::from(token);
+        // A hit is an answer already there; a caller that waits for another's call in
+        // flight (concurrent misses are coalesced into one) paid a round trip: a miss.
+        if let Some(answer) = self.cache.get(&key).await {
+            self.count(true);
+            return Ok(answer.principal);
+        }
+        let generation = self.gate.generation();
+        let answer = self
+            .cache
+            .entry(key)
+            .or_try_insert_with(async {
+                let (principal, ttl) = fetch().await?;
+                // A revocation heard meanwhile may concern this answer: keep it no time.
+                let ttl = if self.gate.may_keep(generation) {
+                    ttl
+                } else {
+                    Duration::ZERO
+                };
+                Ok(Answer { principal, ttl })
+            })
+            .await?
+            .into_value();
+        self.count(false);
+        Ok(answer.principal)
+    }
+
+    fn count(&self, hit: bool) {
+        let (counter, label) = if hit {
+            (&self.stats.hits, "hit")
+        } else {
+            (&self.stats.misses, "miss")
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("introspection_cache_total", "result" => label).increment(1);
+    }
+}
+
 /// Hits and misses since start, for the benchmark and `/metrics`.
 #[derive(Debug, Default)]
 pub struct CacheStats {
@@ -71,9 +243,8 @@ type Grpc = AuthServiceClient<InterceptedService<Channel, PresentCredential>>;
 #[derive(Clone)]
 pub struct IntrospectionClient {
     grpc: Grpc,
-    cache: Cache<Arc<str>, Answer>,
+    cache: Arc<PrincipalCache>,
     ttl: Duration,
-    stats: Arc<CacheStats>,
 }
 
 fn now_unix() -> i64 {
@@ -96,47 +267,41 @@ impl IntrospectionClient {
         );
         Ok(Self {
             grpc,
-            cache: Cache::builder()
-                .max_capacity(100_000)
-                .expire_after(AnswerExpiry)
-                .build(),
+            cache: Arc::default(),
             ttl,
-            stats: Arc::default(),
         })
     }
 
     pub fn stats(&self) -> &CacheStats {
-        &self.stats
+        self.cache.stats()
+    }
+
+    /// Applies what auth's revocation feed heard to the cache (see [`PrincipalCache`]);
+    /// until the feed first connects, nothing is cached.
+    pub fn on_feed(&self, event: FeedEvent) {
+        self.cache.on_feed(event);
+    }
+
+    /// Follows auth's revocation feed on `bus` until the returned guard is dropped.
+    pub fn follow_revocations(
+        &self,
+        bus: &events::BusSettings,
+    ) -> service_runtime::AbortOnDrop<()> {
+        let cache = self.cache.clone();
+        service_runtime::AbortOnDrop(events::revocation::listen(bus, move |e| {
+            cache.on_feed(e);
+        }))
     }
 
     /// The principal the token speaks for, `None` for a token that is not active.
     pub async fn introspect(&self, token: &str) -> Result<Option<Principal>, IntrospectError> {
-        let key: Arc<str> = Arc::from(token);
-        // A hit is an answer already there; a caller that waits for another's call in
-        // flight (concurrent misses are coalesced into one) paid a round trip: a miss.
-        if let Some(answer) = self.cache.get(&key).await {
-            self.count(true);
-            return Ok(answer.principal);
-        }
-        let answer = self
-            .cache
-            .entry(key)
-            .or_try_insert_with(self.ask(token))
+        self.cache
+            .resolve(token, || async {
+                let answer = self.ask(token).await?;
+                Ok((answer.principal, answer.ttl))
+            })
             .await
-            .map_err(|e| (*e).clone())?
-            .into_value();
-        self.count(false);
-        Ok(answer.principal)
-    }
-
-    fn count(&self, hit: bool) {
-        let (counter, label) = if hit {
-            (&self.stats.hits, "hit")
-        } else {
-            (&self.stats.misses, "miss")
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("introspection_cache_total", "result" => label).increment(1);
+            .map_err(|e: Arc<IntrospectError>| (*e).clone())
     }
 
     async fn ask(&self, token: &str) -> Result<Answer, IntrospectError> {
@@ -205,10 +370,7 @@ impl TryFrom<UserSummary> for UserRef {
     /// A malformed answer is auth's fault and is not trusted.
     fn try_from(u: UserSummary) -> Result<Self, String> {
         Ok(Self {
-            id: UserId(
-                platform_proto::conversions::uuid("id", &u.id)
-                    .map_err(|e| format!("lookup: {e}"))?,
-            ),
+            id: platform_proto::conversions::id("id", &u.id).map_err(|e| format!("lookup: {e}"))?,
             role: u.role.parse().map_err(|e| format!("lookup: {e}"))?,
             email: u.email,
             full_name: u.full_name,
@@ -219,21 +381,21 @@ impl TryFrom<UserSummary> for UserRef {
 
 /// Reads an active answer; a malformed one is auth's fault and is not trusted.
 fn principal_of(r: IntrospectResponse) -> Result<Principal, String> {
-    let uuid = |name: &'static str, raw: &str| {
-        platform_proto::conversions::uuid(name, raw).map_err(|e| format!("introspection: {e}"))
-    };
+    fn id<T: From<uuid::Uuid>>(name: &'static str, raw: &str) -> Result<T, String> {
+        platform_proto::conversions::id(name, raw).map_err(|e| format!("introspection: {e}"))
+    }
     let role: Role = r.role.parse().map_err(|e| format!("introspection: {e}"))?;
     let pages = r
         .permissions
         .iter()
         .filter_map(|(name, allowed)| name.parse::<Page>().ok().map(|p| (p, *allowed)));
     Ok(Principal {
-        user_id: UserId(uuid("sub", &r.sub)?),
-        company_id: CompanyId(uuid("company_id", &r.company_id)?),
+        user_id: id("sub", &r.sub)?,
+        company_id: id("company_id", &r.company_id)?,
         role,
         permissions: PagePermissions::effective(role, pages),
-        session_id: SessionId(uuid("session_id", &r.session_id)?),
-        token_id: TokenId(uuid("jti", &r.jti)?),
+        session_id: id("session_id", &r.session_id)?,
+        token_id: id("jti", &r.jti)?,
         issued_at: r.iat,
         expires_at: r.exp,
     })
@@ -254,5 +416,110 @@ impl service_runtime::health::ReadinessCheck for AuthCheck {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn principal(user: UserId, session: SessionId) -> Principal {
+        Principal {
+            user_id: user,
+            company_id: CompanyId::from(uuid::Uuid::new_v4()),
+            role: Role::Manager,
+            permissions: PagePermissions::effective(Role::Manager, Vec::new()),
+            session_id: session,
+            token_id: crate::TokenId::from(uuid::Uuid::new_v4()),
+            issued_at: 0,
+            expires_at: i64::MAX,
+        }
+    }
+
+    /// Resolves `token` to `p`, counting the fetches in `calls`.
+    async fn resolve(cache: &PrincipalCache, token: &str, p: &Principal, calls: &AtomicUsize) {
+        let got = cache
+            .resolve(token, || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, String>((Some(p.clone()), Duration::from_secs(60)))
+            })
+            .await;
+        assert_eq!(got.ok().flatten().map(|g| g.user_id), Some(p.user_id));
+    }
+
+    #[tokio::test]
+    async fn answers_are_kept_only_while_the_feed_is_heard_and_go_when_it_names_them() {
+        let cache = PrincipalCache::default();
+        let calls = AtomicUsize::new(0);
+        let (alice, bob) = (
+            UserId::from(uuid::Uuid::new_v4()),
+            UserId::from(uuid::Uuid::new_v4()),
+        );
+        let (s1, s2) = (
+            SessionId::from(uuid::Uuid::new_v4()),
+            SessionId::from(uuid::Uuid::new_v4()),
+        );
+        let (a1, a2, b) = (
+            principal(alice, s1),
+            principal(alice, s2),
+            principal(bob, s1),
+        );
+        let count = || calls.load(Ordering::SeqCst);
+
+        // Before the feed first connects nothing is kept.
+        resolve(&cache, "a1", &a1, &calls).await;
+        resolve(&cache, "a1", &a1, &calls).await;
+        assert_eq!(count(), 2);
+
+        cache.on_feed(FeedEvent::Connected);
+        resolve(&cache, "a1", &a1, &calls).await;
+        resolve(&cache, "a1", &a1, &calls).await;
+        resolve(&cache, "a2", &a2, &calls).await;
+        resolve(&cache, "b", &b, &calls).await;
+        assert_eq!(count(), 5, "one fetch each once live");
+
+        // A session ended: its tokens go, the others stay.
+        cache.on_feed(FeedEvent::Revoked(Revocation::Session(s2.into())));
+        resolve(&cache, "a1", &a1, &calls).await;
+        resolve(&cache, "a2", &a2, &calls).await;
+        assert_eq!(count(), 6);
+        // A user changed: every token of theirs goes.
+        cache.on_feed(FeedEvent::Revoked(Revocation::User(alice.into())));
+        resolve(&cache, "a1", &a1, &calls).await;
+        resolve(&cache, "a2", &a2, &calls).await;
+        resolve(&cache, "b", &b, &calls).await;
+        assert_eq!(count(), 8);
+
+        // The feed lost: nothing kept, every request asks.
+        cache.on_feed(FeedEvent::Lost);
+        resolve(&cache, "b", &b, &calls).await;
+        resolve(&cache, "b", &b, &calls).await;
+        assert_eq!(count(), 10);
+        // Back: it starts empty and keeps again.
+        cache.on_feed(FeedEvent::Connected);
+        resolve(&cache, "b", &b, &calls).await;
+        resolve(&cache, "b", &b, &calls).await;
+        assert_eq!(count(), 11);
+    }
+
+    #[tokio::test]
+    async fn an_answer_fetched_across_a_revocation_is_not_kept() {
+        let cache = PrincipalCache::default();
+        cache.on_feed(FeedEvent::Connected);
+        let user = UserId::from(uuid::Uuid::new_v4());
+        let p = principal(user, SessionId::from(uuid::Uuid::new_v4()));
+        let calls = AtomicUsize::new(0);
+        let got = cache
+            .resolve("t", || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                // The revocation arrives while auth is being asked.
+                cache.on_feed(FeedEvent::Revoked(Revocation::User(user.into())));
+                Ok::<_, String>((Some(p.clone()), Duration::from_secs(60)))
+            })
+            .await;
+        assert!(got.is_ok());
+        resolve(&cache, "t", &p, &calls).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "asked again");
     }
 }

@@ -9,8 +9,10 @@ mod permissions;
 mod principal;
 
 pub use claims::{AUDIENCE, AccessClaims, RefreshClaims, TokenKind};
-pub use client::{IntrospectError, IntrospectionClient, UserRef};
+pub use client::{FeedGate, IntrospectError, IntrospectionClient, PrincipalCache, UserRef};
 pub use extract::{Caller, RequiredPage};
-pub use ids::{CompanyId, SessionId, TokenId, UserId};
+pub use ids::{
+    CandidateId, CompanyId, InterviewId, RubricId, ScorecardId, SessionId, TokenId, UserId,
+};
 pub use permissions::{Page, PagePermissions, Role, UnknownName};
 pub use principal::{AccessDenied, Principal};

@@ -1,22 +1,21 @@
 //! Roles, pages and the default page-permission matrix of the security document, with
 //! per-user overrides on top.
 
+use sea_orm::DeriveValueType;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use utoipa::ToSchema;
 
-/// A name that is not one of the known roles or pages.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {kind} '{name}'")]
-pub struct UnknownName {
-    pub kind: &'static str,
-    pub name: String,
-}
+pub use service_runtime::UnknownName;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+/// Stored as its name (`users.role`); entities hold the enum.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, DeriveValueType,
+)]
 #[serde(rename_all = "snake_case")]
+#[sea_orm(value_type = "String")]
 pub enum Role {
     Admin,
     Manager,
@@ -75,10 +74,23 @@ impl FromStr for Role {
     }
 }
 
+/// Stored as its name (`user_page_access.page_name`).
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    DeriveValueType,
 )]
 #[serde(rename_all = "snake_case")]
+#[sea_orm(value_type = "String")]
 pub enum Page {
     Dashboard,
     Interviews,

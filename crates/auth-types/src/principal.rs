@@ -26,6 +26,14 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Puts the caller on the request's span (its `user_id` and `company_id` fields), so
+    /// every line logged for the request says whose it was.
+    pub fn record_on_span(&self) {
+        let span = tracing::Span::current();
+        span.record("user_id", tracing::field::display(self.user_id));
+        span.record("company_id", tracing::field::display(self.company_id));
+    }
+
     /// May read the page.
     pub fn require_page(&self, page: Page) -> Result<(), AccessDenied> {
         if self.permissions.allows(page) {

@@ -30,8 +30,23 @@ pub struct Event {
     pub traceparent: Option<String>,
 }
 
+/// One type of event a service emits (see [`crate::event_types!`]).
+pub trait EventType: Copy {
+    /// The emitting service: the envelope's `source`.
+    const SOURCE: &'static str;
+    /// The wire name, e.g. `LOGIN`.
+    fn name(self) -> &'static str;
+}
+
 impl Event {
-    pub fn new(source: &str, kind: &str) -> Self {
+    /// An event of one of a service's types, with its `source`.
+    pub fn new<K: EventType>(kind: K) -> Self {
+        Self::untyped(K::SOURCE, kind.name())
+    }
+
+    /// An event of any source and type: for what no service emits, such as the messages
+    /// tests and benchmarks build to probe the audit-writer.
+    pub fn untyped(source: &str, kind: &str) -> Self {
         Self {
             id: Uuid::now_v7(),
             version: VERSION,
@@ -101,6 +116,17 @@ impl Notification {
     pub fn new(
         company: impl Into<Uuid>,
         user: impl Into<Uuid>,
+        kind: impl EventType,
+        title: String,
+        body: String,
+    ) -> Self {
+        Self::untyped(company, user, kind.name(), title, body)
+    }
+
+    /// A notification of any type (tests and benchmarks).
+    pub fn untyped(
+        company: impl Into<Uuid>,
+        user: impl Into<Uuid>,
         kind: &str,
         title: String,
         body: String,
@@ -146,7 +172,7 @@ mod tests {
 
     #[test]
     fn the_envelope_round_trips_with_its_wire_names() {
-        let e = Event::new("auth", "LOGIN")
+        let e = Event::untyped("auth", "LOGIN")
             .company(Uuid::nil())
             .actor(Uuid::nil())
             .resource("user", Uuid::nil())

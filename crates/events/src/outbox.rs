@@ -1,7 +1,7 @@
 //! The outbox: events written in the same transaction as the change they describe.
 
 use crate::envelope::{Event, Notification};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -15,15 +15,26 @@ pub struct Entry {
     pub attempts: i32,
 }
 
+/// Gathering repeats into one entry: due `until`, holding `count` of them.
+#[derive(Debug, Clone, Copy)]
+struct Gathering {
+    until: OffsetDateTime,
+    count: i64,
+}
+
+/// A new outbox row, due now; or, when gathering, due then, and a row with the same id
+/// that is still waiting (due later, never tried) and holds fewer repeats takes the new
+/// payload instead: concurrent upserts keep the largest count, not the last one.
 async fn insert(
     db: &impl ConnectionTrait,
     source: &str,
     id: Uuid,
     routing_key: String,
     payload: String,
+    gathering: Option<Gathering>,
 ) -> Result<(), DbErr> {
     let now = OffsetDateTime::now_utc();
-    let stmt = Query::insert()
+    let mut stmt = Query::insert()
         .into_table(Alias::new("outbox"))
         .columns(
             [
@@ -34,6 +45,7 @@ async fn insert(
                 "created_at",
                 "attempts",
                 "next_attempt_at",
+                "gathered",
             ]
             .map(Alias::new),
         )
@@ -44,10 +56,48 @@ async fn insert(
             payload.into(),
             now.into(),
             0i32.into(),
-            now.into(),
+            gathering.map_or(now, |g| g.until).into(),
+            gathering.map_or(0, |g| g.count).into(),
         ])
         .to_owned();
+    if gathering.is_some() {
+        let col = |name: &str| Expr::col((Alias::new("outbox"), Alias::new(name)));
+        let new = Expr::col((Alias::new("excluded"), Alias::new("gathered")));
+        stmt.on_conflict(
+            OnConflict::column(Alias::new("id"))
+                .update_columns([Alias::new("payload"), Alias::new("gathered")])
+                .action_and_where(
+                    col("next_attempt_at")
+                        .gt(now)
+                        .and(col("attempts").eq(0))
+                        .and(new.gt(col("gathered"))),
+                )
+                .to_owned(),
+        );
+    }
     db.execute(&stmt).await.map(|_| ())
+}
+
+/// Records `event`, which gathers `count` repeats, to be published no earlier than `due`;
+/// or, when an entry with its id is still waiting and holds fewer, replaces that entry's
+/// event: repeats gathered into one event whose count grows until it is due (a failed
+/// sign-in repeated within a minute). Upserts racing each other keep the largest count.
+pub async fn gather(
+    db: &impl ConnectionTrait,
+    event: &Event,
+    count: i64,
+    due: OffsetDateTime,
+) -> Result<(), DbErr> {
+    let routing_key = event.routing_key();
+    insert(
+        db,
+        &event.source,
+        event.id,
+        routing_key,
+        encode(event)?,
+        Some(Gathering { until: due, count }),
+    )
+    .await
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Result<String, DbErr> {
@@ -67,6 +117,7 @@ pub async fn record(db: &impl ConnectionTrait, event: &Event) -> Result<(), DbEr
         event.id,
         event.routing_key(),
         encode(&event)?,
+        None,
     )
     .await
 }
@@ -77,7 +128,7 @@ pub async fn notify(
     source: &str,
     n: &Notification,
 ) -> Result<(), DbErr> {
-    insert(db, source, n.id, n.routing_key(), encode(n)?).await
+    insert(db, source, n.id, n.routing_key(), encode(n)?, None).await
 }
 
 /// Claims up to `limit` due entries of `source` for `lease`: they are not due again

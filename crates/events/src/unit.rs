@@ -4,7 +4,8 @@
 
 use crate::envelope::{Event, Notification};
 use crate::{Relay, outbox};
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use service_runtime::db::{During, StepFailed};
 use std::ops::Deref;
 
 /// A database transaction that records events. Dereferences to the transaction, so the
@@ -16,9 +17,9 @@ pub struct UnitOfWork {
 }
 
 impl UnitOfWork {
-    pub async fn begin(db: &DatabaseConnection, relay: &Relay) -> Result<Self, DbErr> {
+    pub async fn begin(db: &DatabaseConnection, relay: &Relay) -> Result<Self, StepFailed> {
         Ok(Self {
-            txn: db.begin().await?,
+            txn: db.begin().await.during("beginning a transaction")?,
             relay: relay.clone(),
             recorded: false,
         })
@@ -29,29 +30,35 @@ impl UnitOfWork {
         db: &DatabaseConnection,
         relay: &Relay,
         event: &Event,
-    ) -> Result<(), DbErr> {
-        outbox::record(db, event).await?;
+    ) -> Result<(), StepFailed> {
+        outbox::record(db, event)
+            .await
+            .during("recording the event in the outbox")?;
         relay.wake();
         Ok(())
     }
 
     /// Records an event in this transaction's outbox.
-    pub async fn record(&mut self, event: &Event) -> Result<(), DbErr> {
-        outbox::record(&self.txn, event).await?;
+    pub async fn record(&mut self, event: &Event) -> Result<(), StepFailed> {
+        outbox::record(&self.txn, event)
+            .await
+            .during("recording the event in the outbox")?;
         self.recorded = true;
         Ok(())
     }
 
     /// Records a notification in this transaction's outbox, as the relay's source.
-    pub async fn notify(&mut self, notification: &Notification) -> Result<(), DbErr> {
-        outbox::notify(&self.txn, self.relay.source(), notification).await?;
+    pub async fn notify(&mut self, notification: &Notification) -> Result<(), StepFailed> {
+        outbox::notify(&self.txn, self.relay.source(), notification)
+            .await
+            .during("recording the notification in the outbox")?;
         self.recorded = true;
         Ok(())
     }
 
     /// Commits the change with its events, then wakes the relay to publish them at once.
-    pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await?;
+    pub async fn commit(self) -> Result<(), StepFailed> {
+        self.txn.commit().await.during("committing the change")?;
         if self.recorded {
             self.relay.wake();
         }

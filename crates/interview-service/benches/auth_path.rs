@@ -21,10 +21,10 @@
 //! machine with the servers, so the numbers compare the paths with each other; they are
 //! not capacity figures.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "benchmark: fail loudly"
+#![expect(clippy::expect_used, reason = "benchmark: fail loudly")]
+#![expect(
+    clippy::as_conversions,
+    reason = "benchmark statistics: counts and durations as f64 and back, far from any limit"
 )]
 
 use auth_types::IntrospectionClient;
@@ -33,7 +33,6 @@ use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database};
 use secrecy::SecretString;
 use serde_json::json;
-use service_runtime::config::Env;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -140,30 +139,14 @@ async fn main() {
 
 /// An interview service against the shared database and auth, with its own pool.
 async fn spawn_interview(database_url: &str, auth_grpc: &str, cache_ms: &str) -> String {
-    let pool = DB_POOL.to_string();
-    let pairs = [
-        ("DATABASE_URL", database_url),
-        ("AUTH_GRPC_URL", auth_grpc),
-        ("INTERNAL_API_KEY", INTERNAL_KEY),
-        ("INTERVIEW_HTTP_ADDR", "127.0.0.1:0"),
-        ("INTERVIEW_GRPC_ADDR", "127.0.0.1:0"),
-        ("HTTP_WORKERS", "2"),
-        ("DB_MAX_CONNECTIONS", pool.as_str()),
-        ("INTROSPECTION_CACHE_MS", cache_ms),
-    ];
-    let mut all: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    all.extend(test_support::amqp_env(&test_support::amqp_prefix()));
-    let settings = interview_service::Settings::from_env(&Env::from_pairs(all), None)
-        .expect("interview settings");
-    let app = interview_service::Application::build(settings)
+    let pool = service_runtime::db::connect(database_url, DB_POOL)
         .await
-        .expect("build interview");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    address
+        .expect("interview pool");
+    let prefix = test_support::amqp_prefix();
+    let extra = [("INTROSPECTION_CACHE_MS", cache_ms)];
+    test_support::spawn_interview(database_url, pool, auth_grpc, &prefix, &extra)
+        .await
+        .address
 }
 
 // ----------------------------------------------------------------------------------------
@@ -401,6 +384,8 @@ async fn direct_introspection(auth_grpc: &str, token: &str) -> Direct {
         .expect("cached introspection client");
     let uncached = IntrospectionClient::new(auth_grpc, &key, Duration::ZERO)
         .expect("uncached introspection client");
+    // No revocation feed here: tell the cached client it may keep answers.
+    cached.on_feed(events::revocation::FeedEvent::Connected);
     // Opens each client's channel with a token of its own, so the measured token starts
     // uncached and its first call is a real miss.
     for c in [&cached, &uncached] {

@@ -6,8 +6,8 @@ use crate::entities::interview;
 use crate::error::InterviewError;
 use crate::service::{AppState, interviews};
 use crate::store::{candidates, interviews as store};
-use auth_types::CompanyId;
-use platform_proto::conversions::uuid;
+use auth_types::{CandidateId, CompanyId, InterviewId, UserId};
+use platform_proto::conversions::id;
 use platform_proto::interview::v1::interview_service_server::InterviewService;
 use platform_proto::interview::v1::{
     self as proto, GetInterviewRequest, Interview, ListCandidateInterviewsRequest,
@@ -16,7 +16,6 @@ use platform_proto::interview::v1::{
 use service_runtime::error::Failures;
 use time::format_description::well_known::Rfc3339;
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
 pub struct InterviewGrpc {
     state: AppState,
@@ -35,9 +34,9 @@ impl InterviewService for InterviewGrpc {
         request: Request<GetInterviewRequest>,
     ) -> Result<Response<Interview>, Status> {
         let req = request.into_inner();
-        let company = CompanyId::from(uuid("company_id", &req.company_id)?);
-        let id = uuid("interview_id", &req.interview_id)?;
-        let (i, people) = interviews::load(&self.state, company, id).await?;
+        let company: CompanyId = id("company_id", &req.company_id)?;
+        let interview: InterviewId = id("interview_id", &req.interview_id)?;
+        let (i, people) = interviews::load(&self.state, company, interview).await?;
         Ok(Response::new(message(i, &people)?))
     }
 
@@ -46,8 +45,8 @@ impl InterviewService for InterviewGrpc {
         request: Request<ListCandidateInterviewsRequest>,
     ) -> Result<Response<ListCandidateInterviewsResponse>, Status> {
         let req = request.into_inner();
-        let company = CompanyId::from(uuid("company_id", &req.company_id)?);
-        let candidate = uuid("candidate_id", &req.candidate_id)?;
+        let company: CompanyId = id("company_id", &req.company_id)?;
+        let candidate: CandidateId = id("candidate_id", &req.candidate_id)?;
         let db = &self.state.db;
         if candidates::find(db, company, candidate)
             .await
@@ -59,7 +58,7 @@ impl InterviewService for InterviewGrpc {
         let rows = store::of_candidate(db, company, candidate)
             .await
             .map_err(InterviewError::from)?;
-        let ids: Vec<Uuid> = rows.iter().map(|i| i.id).collect();
+        let ids: Vec<InterviewId> = rows.iter().map(|i| i.id).collect();
         let mut who = store::participants(db, &ids)
             .await
             .map_err(InterviewError::from)?;
@@ -76,15 +75,15 @@ impl InterviewService for InterviewGrpc {
     }
 }
 
-fn message(i: interview::Model, people: &[Uuid]) -> Result<Interview, Status> {
+fn message(i: interview::Model, people: &[UserId]) -> Result<Interview, Status> {
     Ok(Interview {
         id: i.id.to_string(),
         company_id: i.company_id.to_string(),
         candidate_id: i.candidate_id.to_string(),
-        interviewer_ids: people.iter().map(Uuid::to_string).collect(),
+        interviewer_ids: people.iter().map(UserId::to_string).collect(),
         title: i.title,
-        kind: proto_kind(stored(&i.kind)?).into(),
-        status: proto_status(stored(&i.status)?).into(),
+        kind: proto_kind(i.kind).into(),
+        status: proto_status(i.status).into(),
         scheduled_at: i
             .scheduled_at
             .format(&Rfc3339)
@@ -92,10 +91,6 @@ fn message(i: interview::Model, people: &[Uuid]) -> Result<Interview, Status> {
         duration_minutes: u32::try_from(i.duration_minutes).unwrap_or(0),
         created_by: i.created_by.to_string(),
     })
-}
-
-fn stored<T: std::str::FromStr<Err = String>>(raw: &str) -> Result<T, Status> {
-    crate::domain::stored(raw).map_err(|e| Status::from(InterviewError::unexpected(e)))
 }
 
 fn proto_status(s: InterviewStatus) -> proto::InterviewStatus {

@@ -26,6 +26,9 @@ type GrpcServer = std::pin::Pin<
 
 pub struct Application {
     relay: events::Relay,
+    /// The introspection client and the bus its revocation feed comes on.
+    auth: IntrospectionClient,
+    bus: events::BusSettings,
     port: u16,
     grpc_port: u16,
     server: Server,
@@ -84,7 +87,9 @@ impl Application {
             Arc::new(DatabaseCheck(db)),
             Arc::new(AuthCheck(auth.clone())),
         ]);
+        let auth_client = auth.clone();
         let auth_data = web::Data::new(auth);
+        let limit = web::Data::new(settings.api_rate_limit.build("interview")?);
         let (server, port) = serve_http(
             &settings.http,
             HttpService {
@@ -92,13 +97,17 @@ impl Application {
                 readiness,
                 openapi: ApiDoc::openapi(),
                 configure: move |cfg: &mut web::ServiceConfig| {
-                    cfg.app_data(data.clone()).app_data(auth_data.clone());
+                    cfg.app_data(data.clone())
+                        .app_data(auth_data.clone())
+                        .app_data(limit.clone());
                     routes::configure(cfg);
                 },
             },
         )?;
         Ok(Self {
             relay,
+            auth: auth_client,
+            bus: settings.bus.clone(),
             port,
             grpc_port,
             server,
@@ -117,6 +126,7 @@ impl Application {
     /// Serves HTTP and gRPC until the process is asked to stop.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let _relay = service_runtime::AbortOnDrop(tokio::spawn(self.relay.run()));
+        let _feed = self.auth.follow_revocations(&self.bus);
         let http = async { self.server.await.context("HTTP server") };
         let grpc = async { self.grpc.await.context("gRPC server") };
         tokio::try_join!(http, grpc).map(|_| ())

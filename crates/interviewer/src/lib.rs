@@ -134,9 +134,11 @@ impl Platform {
                 internal_key: internal_key.clone(),
             }),
         )?;
-        let scoring =
-            scoring_service::Application::build_with_db(scoring_settings, conn.clone(), Some(sink))
-                .await?;
+        let scoring = scoring_service::Application::build_with_db(
+            scoring_settings,
+            conn.clone(),
+            Some(sink),
+        )?;
         let audit_settings = audit_writer::Settings::from_env(
             env,
             Some(audit_writer::EmbeddedDefaults {
@@ -146,7 +148,7 @@ impl Platform {
                 internal_key,
             }),
         )?;
-        let audit = audit_writer::Application::build_with_db(audit_settings, conn).await?;
+        let audit = audit_writer::Application::build_with_db(audit_settings, conn)?;
         Ok(Self {
             auth,
             interview,

@@ -1,7 +1,7 @@
 //! The embedded default (SQLite file, in-process token store) through the same HTTP
 //! contract as the production suite: fewer cases, the same assertions.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::expect_used, reason = "tests fail loudly")]
 
 use interviewer::{DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, Platform};
 use reqwest::{Client, StatusCode};

@@ -1,6 +1,7 @@
 //! Proto ↔ Rust conversions every side of a contract shares: ids parsed once, with the
 //! field named, and the interview facts the scoring service works from, typed.
 
+use crate::ids::{CandidateId, InterviewId, UserId};
 use crate::interview::v1::{Interview, InterviewStatus};
 use uuid::Uuid;
 
@@ -19,6 +20,10 @@ impl From<Malformed> for tonic::Status {
 }
 
 /// A UUID field of a request or an answer.
+#[expect(
+    clippy::map_err_ignore,
+    reason = "the field's name and what it should hold are the message; the parser's detail is noise"
+)]
 pub fn uuid(field: &'static str, raw: &str) -> Result<Uuid, Malformed> {
     raw.parse().map_err(|_| Malformed {
         field,
@@ -26,14 +31,19 @@ pub fn uuid(field: &'static str, raw: &str) -> Result<Uuid, Malformed> {
     })
 }
 
+/// A typed id field (`UserId`, `InterviewId`, ...) of a request or an answer.
+pub fn id<T: From<Uuid>>(field: &'static str, raw: &str) -> Result<T, Malformed> {
+    uuid(field, raw).map(T::from)
+}
+
 /// What the scoring service needs to know about an interview, typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InterviewFacts {
-    pub id: Uuid,
-    pub candidate_id: Uuid,
+    pub id: InterviewId,
+    pub candidate_id: CandidateId,
     pub status: InterviewStatus,
-    pub interviewer_ids: Vec<Uuid>,
-    pub created_by: Uuid,
+    pub interviewer_ids: Vec<UserId>,
+    pub created_by: UserId,
     pub title: String,
 }
 
@@ -59,15 +69,15 @@ impl TryFrom<Interview> for InterviewFacts {
                 expected: "an interview status",
             })?;
         Ok(Self {
-            id: uuid("id", &m.id)?,
-            candidate_id: uuid("candidate_id", &m.candidate_id)?,
+            id: id("id", &m.id)?,
+            candidate_id: id("candidate_id", &m.candidate_id)?,
             status,
             interviewer_ids: m
                 .interviewer_ids
                 .iter()
-                .map(|raw| uuid("interviewer_ids", raw))
+                .map(|raw| id("interviewer_ids", raw))
                 .collect::<Result<_, _>>()?,
-            created_by: uuid("created_by", &m.created_by)?,
+            created_by: id("created_by", &m.created_by)?,
             title: m.title,
         })
     }
@@ -107,8 +117,9 @@ mod tests {
     #[test]
     fn a_well_formed_interview_becomes_typed_facts() {
         let facts = InterviewFacts::try_from(message()).unwrap();
-        assert_eq!(facts.interviewer_ids, [Uuid::from_u128(4)]);
-        assert_eq!(facts.created_by, Uuid::from_u128(5));
+        assert_eq!(facts.interviewer_ids, [UserId(Uuid::from_u128(4))]);
+        assert_eq!(facts.created_by, UserId(Uuid::from_u128(5)));
+        assert_eq!(facts.id, InterviewId(Uuid::from_u128(1)));
         assert!(facts.is_scorable());
         assert_eq!(status_name(facts.status), "completed");
     }

@@ -2,7 +2,7 @@
 //! interviewers. Not found is 404 here too; anything else it answers is 503.
 
 use crate::error::ScoringError;
-use auth_types::CompanyId;
+use auth_types::{CandidateId, CompanyId, InterviewId};
 use platform_proto::conversions::InterviewFacts;
 use platform_proto::interview::v1::interview_service_client::InterviewServiceClient;
 use platform_proto::interview::v1::{GetInterviewRequest, ListCandidateInterviewsRequest};
@@ -51,7 +51,7 @@ impl InterviewClient {
     pub async fn interview(
         &self,
         company: CompanyId,
-        id: Uuid,
+        id: InterviewId,
     ) -> Result<InterviewFacts, ScoringError> {
         let message = self
             .grpc
@@ -69,7 +69,7 @@ impl InterviewClient {
     pub async fn of_candidate(
         &self,
         company: CompanyId,
-        candidate: Uuid,
+        candidate: CandidateId,
     ) -> Result<Vec<InterviewFacts>, ScoringError> {
         self.grpc
             .clone()
@@ -97,7 +97,11 @@ impl service_runtime::health::ReadinessCheck for InterviewCheck {
     }
 
     async fn check(&self) -> Result<(), String> {
-        match self.0.interview(CompanyId(Uuid::nil()), Uuid::nil()).await {
+        match self
+            .0
+            .interview(CompanyId(Uuid::nil()), InterviewId(Uuid::nil()))
+            .await
+        {
             Ok(_) | Err(ScoringError::Failure(Failure::NotFound(_))) => Ok(()),
             Err(e) => Err(e.to_string()),
         }

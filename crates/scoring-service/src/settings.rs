@@ -15,6 +15,8 @@ pub struct Settings {
     pub interview_grpc_url: String,
     pub internal_key: SecretString,
     pub introspection_ttl: Duration,
+    /// `API_RATE_LIMIT_PER_MINUTE` and the Redis replicas share it through.
+    pub api_rate_limit: service_runtime::ratelimit::ApiRateLimitSettings,
     pub bus: events::BusSettings,
 }
 
@@ -53,6 +55,7 @@ impl Settings {
             interview_grpc_url,
             internal_key: auth.internal_key,
             introspection_ttl: auth.introspection_ttl,
+            api_rate_limit: service_runtime::ratelimit::ApiRateLimitSettings::from_env(env)?,
             bus: events::BusSettings::from_env(env, embedded.is_some())?,
         })
     }

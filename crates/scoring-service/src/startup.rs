@@ -20,6 +20,9 @@ use utoipa::OpenApi;
 
 pub struct Application {
     relay: events::Relay,
+    /// The introspection client and the bus its revocation feed comes on.
+    auth: IntrospectionClient,
+    bus: events::BusSettings,
     port: u16,
     server: Server,
 }
@@ -32,11 +35,11 @@ impl Application {
         )
         .await
         .context("connecting to DATABASE_URL")?;
-        Self::build_with_db(settings, db, None).await
+        Self::build_with_db(settings, db, None)
     }
 
     /// `sink`: the in-process audit-writer, for the embedded default (without `AMQP_URL`).
-    pub async fn build_with_db(
+    pub fn build_with_db(
         settings: Settings,
         db: DatabaseConnection,
         sink: Option<Arc<dyn events::Sink>>,
@@ -64,7 +67,9 @@ impl Application {
             interviews,
             relay: relay.clone(),
         });
+        let auth_client = auth.clone();
         let auth_data = web::Data::new(auth);
+        let limit = web::Data::new(settings.api_rate_limit.build("scoring")?);
         let (server, port) = serve_http(
             &settings.http,
             HttpService {
@@ -72,13 +77,17 @@ impl Application {
                 readiness,
                 openapi: ApiDoc::openapi(),
                 configure: move |cfg: &mut web::ServiceConfig| {
-                    cfg.app_data(data.clone()).app_data(auth_data.clone());
+                    cfg.app_data(data.clone())
+                        .app_data(auth_data.clone())
+                        .app_data(limit.clone());
                     routes::configure(cfg);
                 },
             },
         )?;
         Ok(Self {
             relay,
+            auth: auth_client,
+            bus: settings.bus.clone(),
             port,
             server,
         })
@@ -90,6 +99,7 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let _relay = service_runtime::AbortOnDrop(tokio::spawn(self.relay.run()));
+        let _feed = self.auth.follow_revocations(&self.bus);
         self.server.await.context("HTTP server")
     }
 }

@@ -260,22 +260,28 @@ impl AuthClientSettings {
         let (url, key) = defaults.map_or((None, None), |(u, k)| (Some(u), Some(k)));
         let auth_grpc_url = grpc_url("AUTH_GRPC_URL", pick(env, "AUTH_GRPC_URL", url)?)?;
         let internal_key = internal_key(env, key)?;
-        let cache_ms: u64 = env.parse_or("INTROSPECTION_CACHE_MS", 1_000)?;
-        if u128::from(cache_ms) > MAX_INTROSPECTION_CACHE.as_millis() {
-            return Err(ConfigError::invalid(
-                "INTROSPECTION_CACHE_MS",
-                format!(
-                    "must be at most {}: revocations must count within seconds",
-                    MAX_INTROSPECTION_CACHE.as_millis()
-                ),
-            ));
-        }
         Ok(Self {
             auth_grpc_url,
             internal_key,
-            introspection_ttl: std::time::Duration::from_millis(cache_ms),
+            introspection_ttl: introspection_cache(env)?,
         })
     }
+}
+
+/// `INTROSPECTION_CACHE_MS` (default 1000, at most [`MAX_INTROSPECTION_CACHE`]): how long
+/// who a token speaks for is reused, by auth itself and by every service that asks it.
+pub fn introspection_cache(env: &Env) -> Result<std::time::Duration, ConfigError> {
+    let cache_ms: u64 = env.parse_or("INTROSPECTION_CACHE_MS", 1_000)?;
+    if u128::from(cache_ms) > MAX_INTROSPECTION_CACHE.as_millis() {
+        return Err(ConfigError::invalid(
+            "INTROSPECTION_CACHE_MS",
+            format!(
+                "must be at most {}: revocations must count within seconds",
+                MAX_INTROSPECTION_CACHE.as_millis()
+            ),
+        ));
+    }
+    Ok(std::time::Duration::from_millis(cache_ms))
 }
 
 #[cfg(test)]

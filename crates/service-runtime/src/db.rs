@@ -62,6 +62,28 @@ pub fn classify(e: &DbErr) -> DbFailure {
     }
 }
 
+/// A database error with the step it broke (committing, recording the outbox entry), so
+/// the log line of the 500 or 503 it becomes says what was being done. It is classified
+/// like the error itself.
+#[derive(Debug, thiserror::Error)]
+#[error("{step}: {source}")]
+pub struct StepFailed {
+    pub step: &'static str,
+    #[source]
+    pub source: DbErr,
+}
+
+/// `.during("committing the change")` on a database result.
+pub trait During<T> {
+    fn during(self, step: &'static str) -> Result<T, StepFailed>;
+}
+
+impl<T> During<T> for Result<T, DbErr> {
+    fn during(self, step: &'static str) -> Result<T, StepFailed> {
+        self.map_err(|source| StepFailed { step, source })
+    }
+}
+
 pub fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
@@ -88,5 +110,33 @@ impl crate::health::ReadinessCheck for DatabaseCheck {
 
     async fn check(&self) -> Result<(), String> {
         self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Failure;
+
+    #[test]
+    fn a_failed_step_is_classified_like_its_error_and_names_the_step() {
+        let down: Result<(), DbErr> = Err(DbErr::Conn(RuntimeErr::Internal("refused".into())));
+        let failure = Failure::from(down.during("committing the change").unwrap_err());
+        let Failure::Unavailable { dependency, cause } = failure else {
+            panic!("not unavailable: {failure:?}");
+        };
+        assert_eq!(dependency, "database");
+        assert!(cause.starts_with("committing the change: "), "{cause}");
+        let bug: Result<(), DbErr> = Err(DbErr::Custom("no such column".into()));
+        let failure = Failure::from(bug.during("recording the event in the outbox").unwrap_err());
+        let Failure::Unexpected(e) = failure else {
+            panic!("not unexpected: {failure:?}");
+        };
+        let chain = format!("{e:#}");
+        assert!(
+            chain.starts_with("recording the event in the outbox: "),
+            "{chain}"
+        );
+        assert!(chain.contains("no such column"), "{chain}");
     }
 }

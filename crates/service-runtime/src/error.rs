@@ -55,9 +55,22 @@ impl From<Vec<FieldError>> for Failure {
 
 impl From<sea_orm::DbErr> for Failure {
     fn from(e: sea_orm::DbErr) -> Self {
+        Self::from_db(e, "database error")
+    }
+}
+
+impl From<crate::db::StepFailed> for Failure {
+    fn from(e: crate::db::StepFailed) -> Self {
+        Self::from_db(e.source, e.step)
+    }
+}
+
+impl Failure {
+    /// A database error met while doing `step`, as the answer it deserves.
+    fn from_db(e: sea_orm::DbErr, step: &'static str) -> Self {
         use crate::db::{DbFailure, classify};
         match classify(&e) {
-            DbFailure::Unavailable => Self::unavailable("database", e.to_string()),
+            DbFailure::Unavailable => Self::unavailable("database", format!("{step}: {e}")),
             DbFailure::Conflict => {
                 tracing::info!(error = %e, "constraint refused a change");
                 Self::Conflict(
@@ -68,9 +81,7 @@ impl From<sea_orm::DbErr> for Failure {
                 tracing::info!(error = %e, "database refused a value");
                 Self::invalid("body", "holds a value that cannot be stored")
             }
-            DbFailure::Unexpected => {
-                Self::Unexpected(anyhow::Error::new(e).context("database error"))
-            }
+            DbFailure::Unexpected => Self::Unexpected(anyhow::Error::new(e).context(step)),
         }
     }
 }
@@ -177,6 +188,12 @@ macro_rules! failure_enum {
 
         impl From<$crate::db::DbErr> for $name {
             fn from(e: $crate::db::DbErr) -> Self {
+                $crate::error::Failure::from(e).into()
+            }
+        }
+
+        impl From<$crate::db::StepFailed> for $name {
+            fn from(e: $crate::db::StepFailed) -> Self {
                 $crate::error::Failure::from(e).into()
             }
         }

@@ -53,8 +53,11 @@ impl PresentCredential {
     pub fn new(key: &SecretString) -> Result<Self, crate::config::ConfigError> {
         let header = format!("Bearer {}", key.expose_secret())
             .parse()
-            .map_err(|_| {
-                crate::config::ConfigError::invalid("INTERNAL_API_KEY", "must be printable ASCII")
+            .map_err(|e| {
+                crate::config::ConfigError::invalid(
+                    "INTERNAL_API_KEY",
+                    format!("must be printable ASCII ({e})"),
+                )
             })?;
         Ok(Self { header })
     }

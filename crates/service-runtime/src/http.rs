@@ -15,6 +15,72 @@ use serde_json::json;
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
 /// A response `{"detail": ...}` with the given status.
+/// Where a caller stands against a rate limit, as the `RateLimit-Limit`,
+/// `RateLimit-Remaining` and `RateLimit-Reset` headers say it (IETF
+/// draft-ietf-httpapi-ratelimit-headers): on allowed answers and on the 429.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota {
+    /// Requests allowed in the window.
+    pub limit: u64,
+    /// Requests left in it.
+    pub remaining: u64,
+    /// Seconds until the window starts over.
+    pub reset: u64,
+}
+
+impl Quota {
+    /// Of two limits the caller is under, the one closer to refusing.
+    pub fn tighter(self, other: Option<Quota>) -> Quota {
+        match other {
+            Some(o) if o.remaining < self.remaining => o,
+            Some(_) | None => self,
+        }
+    }
+
+    /// Adds the three headers to `res`.
+    pub fn apply(&self, res: &mut HttpResponse) {
+        self.apply_to(res.headers_mut());
+    }
+
+    /// The standing a response's `RateLimit-*` headers already report.
+    pub fn from_headers(headers: &header::HeaderMap) -> Option<Quota> {
+        let read = |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.parse().ok() };
+        Some(Quota {
+            limit: read("ratelimit-limit")?,
+            remaining: read("ratelimit-remaining")?,
+            reset: read("ratelimit-reset")?,
+        })
+    }
+
+    /// Sets the three headers in `headers`.
+    pub fn apply_to(&self, headers: &mut header::HeaderMap) {
+        for (name, value) in [
+            ("ratelimit-limit", self.limit),
+            ("ratelimit-remaining", self.remaining),
+            ("ratelimit-reset", self.reset),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+                headers.insert(header::HeaderName::from_static(name), v);
+            }
+        }
+    }
+}
+
+/// An answer with the rate-limit standing it was given under, if any.
+#[derive(Debug)]
+pub struct Limited<T> {
+    pub value: T,
+    pub quota: Option<Quota>,
+}
+
+/// `res` with the rate-limit headers, when there is a standing to tell.
+pub fn with_quota(quota: Option<Quota>, mut res: HttpResponse) -> HttpResponse {
+    if let Some(q) = quota {
+        q.apply(&mut res);
+    }
+    res
+}
+
 pub fn detail(status: StatusCode, detail: impl Into<String>) -> HttpResponse {
     HttpResponse::build(status).json(json!({ "detail": detail.into() }))
 }

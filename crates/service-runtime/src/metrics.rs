@@ -50,6 +50,8 @@ pub async fn track_requests(
     let method = req.method().to_string();
     let span = tracing::info_span!("http.request", otel.name = %format!("{method} {}", req.path()), http.method = %method,
         http.route = tracing::field::Empty, http.status_code = tracing::field::Empty, service,
+        // Set once the caller is known (the bearer token's user and company).
+        user_id = tracing::field::Empty, company_id = tracing::field::Empty,
         trace_id = tracing::field::Empty, span_id = tracing::field::Empty);
     crate::telemetry::set_remote_parent(&span, |k| {
         req.headers()
@@ -67,7 +69,9 @@ pub async fn track_requests(
     span.record("http.route", route.as_str());
     span.record("http.status_code", status.as_str());
     let elapsed = started.elapsed();
-    tracing::debug!(service, %method, %route, %status, elapsed_ms = elapsed.as_millis() as u64, "request served");
+    span.in_scope(|| {
+        tracing::debug!(service, %method, %route, %status, elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX), "request served");
+    });
     metrics::counter!("http_requests_total",
         "service" => service, "method" => method.clone(), "route" => route.clone(), "status" => status)
     .increment(1);

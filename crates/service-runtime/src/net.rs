@@ -21,7 +21,7 @@ impl Cidr {
         let network: IpAddr = addr
             .trim()
             .parse()
-            .map_err(|_| format!("'{raw}' is not an IP address or CIDR"))?;
+            .map_err(|e| format!("'{raw}' is not an IP address or CIDR ({e})"))?;
         let max = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,

@@ -5,7 +5,7 @@
 use crate::config::{ConfigError, Env};
 use crate::health::Readiness;
 use crate::metrics::ServiceName;
-use crate::{headers, health, http, metrics};
+use crate::{headers, health, http, metrics, ratelimit};
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::http::header;
@@ -192,6 +192,7 @@ where
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
             .default_service(web::to(http::not_found))
             .wrap(http::json_errors())
+            .wrap(from_fn(ratelimit::quota_headers))
             .wrap(cors)
             .wrap(from_fn(headers::apply))
             .wrap(from_fn(metrics::track_requests))
@@ -243,6 +244,7 @@ where
     reporter.set_serving::<S>().await;
     let reflection = crate::grpc::reflection(descriptor_set, S::NAME)?;
     let router = tonic::transport::Server::builder()
+        .layer(crate::grpc_layer::ObserveLayer)
         .trace_fn(|req| {
             let span = tracing::info_span!("grpc.request", otel.name = %req.uri().path(),
                 trace_id = tracing::field::Empty, span_id = tracing::field::Empty);
@@ -288,12 +290,72 @@ where
     })
 }
 
-/// Adds the `bearer` (JWT) security scheme the handlers' `security(("bearer" = []))` name.
+/// Adds the `bearer` (JWT) security scheme the handlers' `security(("bearer" = []))` name,
+/// and to every operation that needs it the 429 of `API_RATE_LIMIT_PER_MINUTE`.
 pub struct BearerAuth;
+
+/// What an authenticated operation answers when its caller is over the API limit.
+const API_LIMITED: &str = "Over API_RATE_LIMIT_PER_MINUTE requests a minute for this user on this \
+     service; see Retry-After and the RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset \
+     headers (allowed answers carry them too)";
+
+fn api_limited() -> utoipa::openapi::Response {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{HeaderBuilder, ResponseBuilder};
+    let seconds = |description: &str| {
+        HeaderBuilder::new()
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0)),
+            ))
+            .description(Some(description))
+            .build()
+    };
+    ResponseBuilder::new()
+        .description(API_LIMITED)
+        .header(
+            "Retry-After",
+            seconds("Seconds until a request is allowed again"),
+        )
+        .header("RateLimit-Limit", seconds("Requests allowed in the window"))
+        .header("RateLimit-Remaining", seconds("Requests left in it: 0"))
+        .header(
+            "RateLimit-Reset",
+            seconds("Seconds until the window starts over"),
+        )
+        .build()
+}
 
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    match op.responses.responses.get_mut("429") {
+                        // Its own limit (user creation): the API limit applies as well.
+                        Some(RefOr::T(own)) => {
+                            own.description = format!("{} — or: {API_LIMITED}", own.description);
+                        }
+                        Some(RefOr::Ref(_)) => {}
+                        None => {
+                            op.responses
+                                .responses
+                                .insert("429".to_owned(), RefOr::T(api_limited()));
+                        }
+                    }
+                }
+            }
+        }
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
@@ -320,8 +382,38 @@ macro_rules! openapi_refs_test {
                 let dangling = $crate::server::dangling_refs(&<$doc>::openapi());
                 assert!(dangling.is_empty(), "{dangling:?}");
             }
+
+            #[test]
+            fn every_authenticated_operation_declares_the_api_limit() {
+                use utoipa::OpenApi as _;
+                let unlimited = $crate::server::unlimited_operations(&<$doc>::openapi());
+                assert!(unlimited.is_empty(), "{unlimited:?}");
+            }
+
+            #[test]
+            fn every_path_parameter_is_declared() {
+                use utoipa::OpenApi as _;
+                let missing = $crate::server::undeclared_path_params(&<$doc>::openapi());
+                assert!(missing.is_empty(), "{missing:?}");
+            }
         }
     };
+}
+
+/// The operations (`method path`) that need a bearer token but declare no 429: a client
+/// would not know the API limit can refuse them.
+pub fn unlimited_operations(openapi: &utoipa::openapi::OpenApi) -> Vec<String> {
+    let doc = serde_json::to_value(openapi).unwrap_or_default();
+    let mut unlimited = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            if secured && op["responses"]["429"].is_null() {
+                unlimited.push(format!("{method} {path}"));
+            }
+        }
+    }
+    unlimited
 }
 
 /// The `$ref`s of an OpenAPI document that name no schema it has: a fuzzer or a client
@@ -353,6 +445,42 @@ pub fn dangling_refs(openapi: &utoipa::openapi::OpenApi) -> Vec<String> {
     refs.sort();
     refs.dedup();
     refs
+}
+
+/// The `{name}`s of the document's paths that an operation does not declare as a path
+/// parameter (`METHOD path {name}`): a fuzzer cannot fill them, a client generator
+/// cannot name them.
+pub fn undeclared_path_params(openapi: &utoipa::openapi::OpenApi) -> Vec<String> {
+    let doc = serde_json::to_value(openapi).unwrap_or_default();
+    let mut missing = Vec::new();
+    let Some(paths) = doc["paths"].as_object() else {
+        return missing;
+    };
+    for (path, item) in paths {
+        let names: Vec<&str> = path
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split('}').next())
+            .collect();
+        let Some(operations) = item.as_object() else {
+            continue;
+        };
+        for (method, op) in operations {
+            let declared: Vec<&str> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "path")
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            for name in &names {
+                if !declared.contains(name) {
+                    missing.push(format!("{} {path} {{{name}}}", method.to_uppercase()));
+                }
+            }
+        }
+    }
+    missing
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! test, a Redis key prefix per test, the auth service running on random ports, seeded
 //! companies, and the assertions on the error contract.
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "test harness: fail loudly"
@@ -10,10 +10,10 @@
 
 use auth_service::bootstrap::{AdminSpec, Outcome, ensure_admin};
 use auth_types::{CompanyId, UserId};
-use reqwest::{Response, StatusCode};
+use reqwest::{Method, Response, StatusCode};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use secrecy::SecretString;
-use serde_json::Value;
+use serde_json::{Value, json};
 use service_runtime::config::Env;
 use service_runtime::db;
 use uuid::Uuid;
@@ -24,6 +24,8 @@ pub use tonic_health::pb::health_check_response::ServingStatus;
 pub const SECRET: &str = "test-secret-key-that-is-at-least-32-bytes";
 pub const INTERNAL_KEY: &str = "internal-test-key-0123456789";
 pub const ADMIN_PASSWORD: &str = "Admin-Pass1";
+/// The password of every user the helpers create.
+pub const USER_PASSWORD: &str = "User-Pass1";
 
 /// `TEST_PG_URL`: the server, without a database name.
 pub fn pg_base() -> String {
@@ -53,8 +55,28 @@ pub fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// `TEST_LOG=1`: the services' logs in the test output (at `RUST_LOG`, default `info`),
+/// for a failing test; quiet otherwise. Every suite starts with a database, so every
+/// suite gets the switch.
+pub fn test_log() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some_and(|v| !v.is_empty() && v != "0") {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            // A suite that installs its own subscriber (the log tests) keeps it.
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init()
+                .ok();
+        }
+    });
+}
+
 /// A new database with every migration applied: its URL and a connection.
 pub async fn fresh_database() -> (String, DatabaseConnection) {
+    test_log();
     let name = format!("auth_test_{}", Uuid::new_v4().simple());
     let admin = Database::connect(format!("{}/postgres?sslmode=disable", pg_base()))
         .await
@@ -100,7 +122,10 @@ pub async fn spawn_auth(
         // Suites sign in many times from one address; the limit has its own test.
         ("LOGIN_RATE_LIMIT_PER_MINUTE".into(), "0".into()),
         ("LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE".into(), "0".into()),
+        ("REFRESH_RATE_LIMIT_PER_MINUTE".into(), "0".into()),
+        ("REFRESH_RATE_LIMIT_PER_IP_PER_MINUTE".into(), "0".into()),
         ("USER_CREATION_RATE_LIMIT_PER_HOUR".into(), "0".into()),
+        ("API_RATE_LIMIT_PER_MINUTE".into(), "0".into()),
     ];
     let amqp_prefix = amqp_prefix();
     pairs.extend(amqp_env(&amqp_prefix));
@@ -175,6 +200,148 @@ pub async fn assert_error(res: Response, status: StatusCode) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no detail in {v}"))
         .to_owned()
+}
+
+/// The `RateLimit-Limit`, `-Remaining` and `-Reset` of an answer, when it has all three.
+pub fn quota_of(res: &Response) -> Option<(u64, u64, u64)> {
+    let get = |name: &str| res.headers().get(name)?.to_str().ok()?.parse().ok();
+    Some((
+        get("ratelimit-limit")?,
+        get("ratelimit-remaining")?,
+        get("ratelimit-reset")?,
+    ))
+}
+
+/// The `id` of a created resource.
+pub fn id_of(v: &Value) -> Uuid {
+    v["id"].as_str().and_then(|s| s.parse().ok()).expect("id")
+}
+
+/// `method url` with `token` as the bearer and `body` as JSON.
+pub async fn send(
+    client: &reqwest::Client,
+    method: Method,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Response {
+    let mut req = client.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.expect("request")
+}
+
+/// `POST /api/v1/auth/login` on the auth service at `auth`.
+pub async fn login(client: &reqwest::Client, auth: &str, email: &str, password: &str) -> Response {
+    client
+        .post(format!("{auth}/api/v1/auth/login"))
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .expect("login request")
+}
+
+/// A login that must succeed.
+pub async fn login_ok(client: &reqwest::Client, auth: &str, email: &str, password: &str) -> Tokens {
+    let res = login(client, auth, email, password).await;
+    assert_eq!(res.status(), StatusCode::OK, "login of {email}");
+    tokens_of(&body(res).await)
+}
+
+/// A new user of the admin's company with `role` (password [`USER_PASSWORD`]), signed in:
+/// its id and tokens.
+pub async fn new_user(
+    client: &reqwest::Client,
+    auth: &str,
+    admin_access: &str,
+    role: &str,
+    name: &str,
+) -> (Uuid, Tokens) {
+    let email = format!(
+        "{}-{}@acme.example",
+        name.to_lowercase().replace(' ', "."),
+        Uuid::new_v4().simple()
+    );
+    let res = send(
+        client,
+        Method::POST,
+        &format!("{auth}/api/v1/users"),
+        admin_access,
+        Some(json!({"email": email, "full_name": name, "password": USER_PASSWORD, "role": role})),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "create {email}");
+    let id = id_of(&body(res).await);
+    (id, login_ok(client, auth, &email, USER_PASSWORD).await)
+}
+
+/// A candidate created on the interview service at `interview`; its id.
+pub async fn new_candidate(
+    client: &reqwest::Client,
+    interview: &str,
+    token: &str,
+    name: &str,
+) -> Uuid {
+    let email = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
+    let res = send(
+        client,
+        Method::POST,
+        &format!("{interview}/api/v1/candidates"),
+        token,
+        Some(json!({"full_name": name, "email": email, "position": "Engineer"})),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "candidate {name}");
+    id_of(&body(res).await)
+}
+
+/// The interview service, running.
+pub struct Interview {
+    pub address: String,
+    pub grpc_address: String,
+}
+
+/// Starts the interview service on random ports against `database_url`, asking auth at
+/// `auth_grpc` and publishing under `amqp_prefix` to the test broker; `extra` variables
+/// go last, so they win (`AMQP_URL`, `INTROSPECTION_CACHE_MS`, ...).
+pub async fn spawn_interview(
+    database_url: &str,
+    conn: DatabaseConnection,
+    auth_grpc: &str,
+    amqp_prefix: &str,
+    extra: &[(&str, &str)],
+) -> Interview {
+    let mut pairs: Vec<(String, String)> = [
+        ("DATABASE_URL", database_url),
+        ("AUTH_GRPC_URL", auth_grpc),
+        ("INTERNAL_API_KEY", INTERNAL_KEY),
+        ("INTERVIEW_HTTP_ADDR", "127.0.0.1:0"),
+        ("INTERVIEW_GRPC_ADDR", "127.0.0.1:0"),
+        ("HTTP_WORKERS", "2"),
+        // Suites call many times a minute as one user; the limit has its own test.
+        ("API_RATE_LIMIT_PER_MINUTE", "0"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    pairs.extend(amqp_env(amqp_prefix));
+    pairs.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let settings = interview_service::Settings::from_env(&Env::from_pairs(pairs), None)
+        .expect("interview settings");
+    let app = interview_service::Application::build_with_db(settings, conn, None)
+        .await
+        .expect("build interview");
+    let interview = Interview {
+        address: format!("http://127.0.0.1:{}", app.port()),
+        grpc_address: format!("http://127.0.0.1:{}", app.grpc_port()),
+    };
+    tokio::spawn(app.run_until_stopped());
+    interview
 }
 
 /// A signed-in pair of tokens.

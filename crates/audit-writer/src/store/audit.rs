@@ -11,6 +11,7 @@ fn col(name: &str) -> Alias {
 }
 
 /// Inserts the events; one already stored (a redelivery) is skipped.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn append(db: &impl ConnectionTrait, events: &[Event]) -> Result<(), DbErr> {
     if events.is_empty() {
         return Ok(());
@@ -82,6 +83,7 @@ pub struct Entry {
 }
 
 /// One company's entries matching the filter, newest first.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn search(
     db: &impl ConnectionTrait,
     company: Uuid,

@@ -10,6 +10,7 @@ fn col(name: &str) -> Alias {
     Alias::new(name)
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn append(db: &impl ConnectionTrait, notes: &[Notification]) -> Result<(), DbErr> {
     if notes.is_empty() {
         return Ok(());
@@ -101,6 +102,7 @@ fn view(r: &sea_orm::QueryResult) -> Result<View, DbErr> {
 }
 
 /// One user's notifications, newest first.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn of_user(
     db: &impl ConnectionTrait,
     user: Uuid,
@@ -124,6 +126,7 @@ pub async fn of_user(
 
 /// Marks one of the user's notifications read (once: the first time counts); `None`
 /// when the user has no such notification.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn mark_read(
     db: &impl ConnectionTrait,
     user: Uuid,

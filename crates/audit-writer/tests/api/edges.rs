@@ -52,7 +52,7 @@ async fn fields_longer_than_their_columns_are_cut_to_fit_not_a_failed_batch() {
     let admin = p.admin().await;
     let company = company_of(&p, &admin.access).await;
     let long_kind = format!("LONG_{}", "K".repeat(200));
-    let mut event = Event::new("test", &long_kind)
+    let mut event = Event::untyped("test", &long_kind)
         .company(company)
         .resource(&"t".repeat(300), "i".repeat(300));
     event.source = format!("te\u{0}st{}", "s".repeat(100));
@@ -76,7 +76,7 @@ async fn fields_longer_than_their_columns_are_cut_to_fit_not_a_failed_batch() {
     );
 
     let (user, user_t) = p.user("agent", "Long Title").await;
-    let note = Notification::new(company, user, "LONG", "T".repeat(1000), "b".repeat(20_000))
+    let note = Notification::untyped(company, user, "LONG", "T".repeat(1000), "b".repeat(20_000))
         .resource("interview", Uuid::new_v4());
     publish_bare(
         &p.prefix,
@@ -122,7 +122,7 @@ async fn a_message_that_can_never_be_stored_is_dead_lettered_even_without_a_mess
     )
     .await
     .unwrap();
-    let event = Event::new("test", "UNSTORABLE").company(company);
+    let event = Event::untyped("test", "UNSTORABLE").company(company);
     let payload = serde_json::to_vec(&event).unwrap();
     let (_connection, channel) = publish_bare(&p.prefix, "event.test.unstorable", &payload).await;
 
@@ -149,4 +149,34 @@ async fn a_message_that_can_never_be_stored_is_dead_lettered_even_without_a_mess
             .len(),
         1
     );
+}
+
+#[tokio::test]
+async fn each_user_has_so_many_audit_queries_a_minute() {
+    let p = spawn_pipeline().await;
+    let admin = p.admin().await;
+    let conn = service_runtime::db::connect(&p.database_url, 2)
+        .await
+        .unwrap();
+    let (limited, _writer) = spawn_writer_with(
+        &p.database_url,
+        conn,
+        &p.auth_grpc,
+        &test_support::amqp_prefix(),
+        &test_support::amqp_url(),
+        &[("API_RATE_LIMIT_PER_MINUTE", "2")],
+    );
+    let url = format!("{limited}/api/v1/audit-logs");
+    for remaining in [1, 0] {
+        let res = send(&p.client, Method::GET, &url, &admin.access, None).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            test_support::quota_of(&res).map(|q| (q.0, q.1)),
+            Some((2, remaining))
+        );
+    }
+    let res = send(&p.client, Method::GET, &url, &admin.access, None).await;
+    assert!(res.headers().contains_key("retry-after"));
+    let detail = assert_error(res, StatusCode::TOO_MANY_REQUESTS).await;
+    assert!(detail.starts_with("Too many requests"), "{detail}");
 }

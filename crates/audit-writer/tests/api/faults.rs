@@ -78,7 +78,7 @@ async fn the_same_message_delivered_twice_is_stored_once() {
         .parse::<uuid::Uuid>()
         .unwrap();
     let publisher = RabbitPublisher::new(&test_support::amqp_url(), topology(&p.prefix));
-    let event = Event::new("test", "DUPLICATED").company(company);
+    let event = Event::untyped("test", "DUPLICATED").company(company);
     let payload = serde_json::to_vec(&event).unwrap();
     for _ in 0..3 {
         publisher
@@ -148,8 +148,7 @@ async fn a_writer_killed_mid_stream_and_restarted_loses_nothing() {
         &p.auth_grpc,
         &p.prefix,
         &test_support::amqp_url(),
-    )
-    .await;
+    );
     let logins = (0..20).map(|_| p.login("admin@acme.example", ADMIN_PASSWORD));
     let statuses = futures_util::future::join_all(logins).await;
     assert!(statuses.iter().all(|r| r.status() == StatusCode::OK));
@@ -160,8 +159,7 @@ async fn a_writer_killed_mid_stream_and_restarted_loses_nothing() {
         &p.auth_grpc,
         &p.prefix,
         &test_support::amqp_url(),
-    )
-    .await;
+    );
     let all = p
         .wait_for(&admin.access, "?action=LOGIN&limit=200", 21)
         .await;

@@ -2,11 +2,11 @@
 
 use reqwest::{Method, Response, StatusCode};
 use sea_orm::DatabaseConnection;
-use serde_json::{Value, json};
+use serde_json::Value;
 use service_runtime::config::Env;
 use std::time::Duration;
 pub use test_support::{
-    ADMIN_PASSWORD, INTERNAL_KEY, Tokens, assert_error, body, seed_company, tokens_of,
+    ADMIN_PASSWORD, INTERNAL_KEY, Tokens, assert_error, body, id_of, seed_company, send, tokens_of,
 };
 use uuid::Uuid;
 
@@ -33,29 +33,44 @@ pub fn env(pairs: &[(&str, &str)], prefix: &str, amqp_url: &str) -> Env {
 }
 
 /// Starts an audit-writer consuming `prefix` from `amqp_url`.
-pub async fn spawn_writer(
+pub fn spawn_writer(
     database_url: &str,
     conn: DatabaseConnection,
     auth_grpc: &str,
     prefix: &str,
     amqp_url: &str,
 ) -> (String, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    spawn_writer_with(database_url, conn, auth_grpc, prefix, amqp_url, &[])
+}
+
+/// ... reading `extra` from its environment as well.
+pub fn spawn_writer_with(
+    database_url: &str,
+    conn: DatabaseConnection,
+    auth_grpc: &str,
+    prefix: &str,
+    amqp_url: &str,
+    extra: &[(&str, &str)],
+) -> (String, tokio::task::JoinHandle<anyhow::Result<()>>) {
     let e = env(
         &[
-            ("DATABASE_URL", database_url),
-            ("AUTH_GRPC_URL", auth_grpc),
-            ("INTERNAL_API_KEY", INTERNAL_KEY),
-            ("AUDIT_HTTP_ADDR", "127.0.0.1:0"),
-            ("HTTP_WORKERS", "2"),
-            ("AUDIT_BATCH_WAIT_MS", "20"),
-        ],
+            &[
+                ("DATABASE_URL", database_url),
+                ("AUTH_GRPC_URL", auth_grpc),
+                ("INTERNAL_API_KEY", INTERNAL_KEY),
+                ("AUDIT_HTTP_ADDR", "127.0.0.1:0"),
+                ("HTTP_WORKERS", "2"),
+                ("AUDIT_BATCH_WAIT_MS", "20"),
+                ("API_RATE_LIMIT_PER_MINUTE", "0"),
+            ][..],
+            extra,
+        ]
+        .concat(),
         prefix,
         amqp_url,
     );
     let settings = audit_writer::Settings::from_env(&e, None).unwrap();
-    let app = audit_writer::Application::build_with_db(settings, conn)
-        .await
-        .unwrap();
+    let app = audit_writer::Application::build_with_db(settings, conn).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     (address, tokio::spawn(app.run_until_stopped()))
 }
@@ -71,24 +86,14 @@ pub async fn spawn_pipeline_via(
     let auth =
         test_support::spawn_auth(&database_url, conn.clone(), &[("AMQP_URL", amqp.as_str())]).await;
     let prefix = auth.amqp_prefix.clone();
-    let interview_env = env(
-        &[
-            ("DATABASE_URL", database_url.as_str()),
-            ("AUTH_GRPC_URL", auth.grpc_address.as_str()),
-            ("INTERNAL_API_KEY", INTERNAL_KEY),
-            ("INTERVIEW_HTTP_ADDR", "127.0.0.1:0"),
-            ("INTERVIEW_GRPC_ADDR", "127.0.0.1:0"),
-            ("HTTP_WORKERS", "2"),
-        ],
+    let interview = test_support::spawn_interview(
+        &database_url,
+        conn.clone(),
+        &auth.grpc_address,
         &prefix,
-        &amqp,
-    );
-    let settings = interview_service::Settings::from_env(&interview_env, None).unwrap();
-    let interview = interview_service::Application::build_with_db(settings, conn.clone(), None)
-        .await
-        .unwrap();
-    let interview_http = format!("http://127.0.0.1:{}", interview.port());
-    tokio::spawn(interview.run_until_stopped());
+        &[("AMQP_URL", amqp.as_str())],
+    )
+    .await;
     let writer_url = match audit_db {
         Some(proxy) => database_url.replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port)),
         None => database_url.clone(),
@@ -100,12 +105,11 @@ pub async fn spawn_pipeline_via(
         &auth.grpc_address,
         &prefix,
         &test_support::amqp_url(),
-    )
-    .await;
+    );
     seed_company(&conn, "Acme", "admin@acme.example").await;
     Pipeline {
         auth: auth.address,
-        interview: interview_http,
+        interview: interview.address,
         audit,
         client: test_support::client(),
         db: conn,
@@ -119,10 +123,6 @@ pub async fn spawn_pipeline() -> Pipeline {
     spawn_pipeline_via(None, None).await
 }
 
-pub fn id_of(v: &Value) -> Uuid {
-    v["id"].as_str().and_then(|s| s.parse().ok()).expect("id")
-}
-
 impl Pipeline {
     pub async fn call(
         &self,
@@ -132,46 +132,26 @@ impl Pipeline {
         token: &str,
         body: Option<Value>,
     ) -> Response {
-        let mut req = self
-            .client
-            .request(method, format!("{base}{path}"))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        req.send().await.unwrap()
+        send(&self.client, method, &format!("{base}{path}"), token, body).await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.client
-            .post(format!("{}/api/v1/auth/login", self.auth))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .unwrap()
+        test_support::login(&self.client, &self.auth, email, password).await
     }
 
     pub async fn admin(&self) -> Tokens {
-        let res = self.login("admin@acme.example", ADMIN_PASSWORD).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        tokens_of(&body(res).await)
+        test_support::login_ok(
+            &self.client,
+            &self.auth,
+            "admin@acme.example",
+            ADMIN_PASSWORD,
+        )
+        .await
     }
 
     pub async fn user(&self, role: &str, name: &str) -> (Uuid, Tokens) {
         let admin = self.admin().await;
-        let email = format!(
-            "{}-{}@acme.example",
-            name.to_lowercase().replace(' ', "."),
-            Uuid::new_v4().simple()
-        );
-        let res = self
-            .call(&self.auth, Method::POST, "/api/v1/users", &admin.access,
-                Some(json!({"email": email, "full_name": name, "password": "User-Pass1", "role": role})))
-            .await;
-        assert_eq!(res.status(), StatusCode::CREATED);
-        let id = id_of(&body(res).await);
-        let res = self.login(&email, "User-Pass1").await;
-        (id, tokens_of(&body(res).await))
+        test_support::new_user(&self.client, &self.auth, &admin.access, role, name).await
     }
 
     /// The audit search, as `token`.

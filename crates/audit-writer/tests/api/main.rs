@@ -2,7 +2,7 @@
 //! events in their transactions, relays publish them with confirms, the audit-writer
 //! stores them; and what happens when pieces fail.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 mod helpers;
 

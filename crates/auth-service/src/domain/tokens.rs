@@ -10,6 +10,13 @@ use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 use time::OffsetDateTime;
 
+/// Why a token was refused goes to the debug log (expired, bad signature, wrong
+/// audience); the client only learns that it was.
+fn refused(e: jsonwebtoken::errors::Error) -> TokenError {
+    tracing::debug!(reason = %e, "token refused");
+    TokenError::Invalid
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     /// Bad signature, wrong algorithm, expired, malformed or of the wrong kind.
@@ -36,6 +43,15 @@ pub struct TokenIssuer {
     validation: Validation,
     access_ttl: Duration,
     refresh_ttl: Duration,
+    session: SessionLimits,
+}
+
+/// How long a session may live: from its sign-in at most `max` (`SESSION_MAX_DAYS`),
+/// and at most `idle` between two refreshes (`SESSION_IDLE_MINUTES`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionLimits {
+    pub max: Duration,
+    pub idle: Duration,
 }
 
 impl TokenIssuer {
@@ -58,7 +74,24 @@ impl TokenIssuer {
             validation,
             access_ttl,
             refresh_ttl,
+            session: SessionLimits {
+                max: Duration::from_secs(30 * 86_400),
+                idle: refresh_ttl,
+            },
         }
+    }
+
+    /// Sessions end `limits.max` after their sign-in and after `limits.idle` unused.
+    pub fn with_session_limits(mut self, limits: SessionLimits) -> Self {
+        self.session = limits;
+        self
+    }
+
+    /// Whether a session that began at `started` and was last refreshed at `refreshed`
+    /// (unix seconds) has outlived either limit at `now`.
+    pub fn session_over(&self, started: i64, refreshed: i64, now: i64) -> bool {
+        now >= started.saturating_add(secs(self.session.max))
+            || now >= refreshed.saturating_add(secs(self.session.idle))
     }
 
     pub fn access_ttl(&self) -> Duration {
@@ -75,8 +108,17 @@ impl TokenIssuer {
         company: CompanyId,
         role: Role,
         session: SessionId,
+        started: Option<i64>,
     ) -> Result<IssuedPair, TokenError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
+        let started = started.unwrap_or(now);
+        // No token outlives its session; a refresh token also dies when left idle.
+        let session_end = started.saturating_add(secs(self.session.max));
+        let access_exp = now.saturating_add(secs(self.access_ttl)).min(session_end);
+        let refresh_exp = now
+            .saturating_add(secs(self.refresh_ttl))
+            .min(now.saturating_add(secs(self.session.idle)))
+            .min(session_end);
         let access = AccessClaims {
             iss: self.issuer.clone(),
             aud: auth_types::AUDIENCE.to_owned(),
@@ -86,7 +128,7 @@ impl TokenIssuer {
             jti: TokenId::new(),
             sid: session,
             iat: now,
-            exp: now + secs(self.access_ttl),
+            exp: access_exp,
             typ: TokenKind::Access,
         };
         let refresh = RefreshClaims {
@@ -97,8 +139,9 @@ impl TokenIssuer {
             jti: TokenId::new(),
             fam: session,
             iat: now,
-            exp: now + secs(self.refresh_ttl),
+            exp: refresh_exp,
             typ: TokenKind::Refresh,
+            auth_time: Some(started),
         };
         let header = Header::new(Algorithm::HS256);
         Ok(IssuedPair {
@@ -111,7 +154,7 @@ impl TokenIssuer {
 
     pub fn verify_access(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let claims: AccessClaims = jsonwebtoken::decode(token, &self.decoding, &self.validation)
-            .map_err(|_| TokenError::Invalid)?
+            .map_err(refused)?
             .claims;
         match claims.typ {
             TokenKind::Access => Ok(claims),
@@ -121,7 +164,7 @@ impl TokenIssuer {
 
     pub fn verify_refresh(&self, token: &str) -> Result<RefreshClaims, TokenError> {
         let claims: RefreshClaims = jsonwebtoken::decode(token, &self.decoding, &self.validation)
-            .map_err(|_| TokenError::Invalid)?
+            .map_err(refused)?
             .claims;
         match claims.typ {
             TokenKind::Refresh => Ok(claims),
@@ -155,8 +198,45 @@ mod tests {
             CompanyId::new(),
             Role::Agent,
             SessionId::new(),
+            None,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn no_token_outlives_its_session_and_an_idle_refresh_token_expires() {
+        let limits = SessionLimits {
+            max: Duration::from_secs(3600),
+            idle: Duration::from_secs(600),
+        };
+        let i = issuer("0123456789abcdef0123456789abcdef").with_session_limits(limits);
+        let fresh = pair(&i);
+        assert_eq!(
+            fresh.refresh.exp - fresh.refresh.iat,
+            600,
+            "idle bounds the refresh"
+        );
+        assert_eq!(fresh.refresh.auth_time, Some(fresh.refresh.iat));
+        // A session signed in 59 minutes ago: both tokens end with it, a minute from now.
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let old = i
+            .issue_pair(
+                UserId::new(),
+                CompanyId::new(),
+                Role::Agent,
+                SessionId::new(),
+                Some(now - 59 * 60),
+            )
+            .unwrap();
+        assert_eq!(old.refresh.exp, now - 59 * 60 + 3600);
+        assert_eq!(old.access.exp, now - 59 * 60 + 3600);
+        assert_eq!(old.refresh.auth_time, Some(now - 59 * 60));
+        assert!(!i.session_over(now - 59 * 60, now, now));
+        assert!(
+            i.session_over(now - 3600, now, now),
+            "past the absolute limit"
+        );
+        assert!(i.session_over(now - 60, now - 600, now), "idle too long");
     }
 
     #[test]

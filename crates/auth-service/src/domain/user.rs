@@ -4,6 +4,7 @@ use super::Email;
 use super::password::check_policy;
 use crate::error::AuthError;
 use auth_types::Role;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use service_runtime::error::Failures;
 use service_runtime::validate::{Checks, present};
@@ -20,9 +21,10 @@ pub struct CreateUserRequest {
         min_length = 8,
         max_length = 128,
         pattern = "^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{8,128}$",
-        example = "Change-me-1"
+        example = "Change-me-1",
+        value_type = String
     )]
-    pub password: String,
+    pub password: SecretString,
     #[serde(default = "default_role")]
     pub role: Role,
     #[serde(default)]
@@ -51,9 +53,10 @@ pub struct UpdateUserRequest {
         min_length = 8,
         max_length = 128,
         pattern = "^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{8,128}$",
-        example = "Change-me-1"
+        example = "Change-me-1",
+        value_type = Option<String>
     )]
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
 }
 
 /// A validated new user.
@@ -61,7 +64,7 @@ pub struct UpdateUserRequest {
 pub struct NewUser {
     pub email: Email,
     pub full_name: String,
-    pub password: String,
+    pub password: SecretString,
     pub role: Role,
     pub department: Option<String>,
 }
@@ -74,7 +77,7 @@ pub struct UserChange {
     pub department: Option<Option<String>>,
     pub role: Option<Role>,
     pub is_active: Option<bool>,
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
 }
 
 pub fn full_name(raw: &str) -> Result<String, String> {
@@ -101,7 +104,7 @@ impl CreateUserRequest {
         let full_name = c.check("full_name", full_name(&self.full_name));
         let password = c.check(
             "password",
-            check_policy(&self.password).map(|()| self.password),
+            check_policy(self.password.expose_secret()).map(|()| self.password),
         );
         let department = c.check("department", department(self.department));
         let role = self.role;
@@ -128,7 +131,7 @@ impl UpdateUserRequest {
             .map(|d| c.check("department", department(d)));
         let password = self
             .password
-            .map(|p| c.check("password", check_policy(&p).map(|()| p)));
+            .map(|p| c.check("password", check_policy(p.expose_secret()).map(|()| p)));
         let (role, is_active) = (self.role, self.is_active);
         c.finish(|| {
             Some(UserChange {

@@ -1,3 +1,4 @@
+use auth_types::{CompanyId, SessionId, UserId};
 use sea_orm::entity::prelude::*;
 
 /// One login: the family of refresh tokens rotated from it.
@@ -5,9 +6,9 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "sessions")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub company_id: Uuid,
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub company_id: CompanyId,
     pub user_agent: Option<String>,
     pub ip_address: Option<String>,
     pub created_at: TimeDateTimeWithTimeZone,

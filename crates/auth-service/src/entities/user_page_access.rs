@@ -1,3 +1,4 @@
+use auth_types::UserId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -5,7 +6,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: UserId,
+    /// Text, not `Page`: a name written by a newer build is skipped on read, not an error.
     pub page_name: String,
     pub has_access: bool,
     pub created_at: TimeDateTimeWithTimeZone,

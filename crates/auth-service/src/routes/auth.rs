@@ -7,13 +7,14 @@ use crate::service::AppState;
 use crate::service::auth::{self as flows, ClientInfo};
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use service_runtime::error::Failures;
 use service_runtime::extract::Json;
 use service_runtime::extract::Rejection;
+use service_runtime::http::{Limited, with_quota};
 use service_runtime::server::AllowedOrigins;
 use utoipa::ToSchema;
 
@@ -23,8 +24,8 @@ pub const REFRESH_COOKIE: &str = "refresh_token";
 pub struct LoginRequest {
     #[schema(format = Email, min_length = 3, max_length = 254, example = "emma.rodriguez@nextgenai.com")]
     pub email: String,
-    #[schema(min_length = 1, max_length = 128, example = "SecurePassword123!")]
-    pub password: String,
+    #[schema(min_length = 1, max_length = 128, example = "SecurePassword123!", value_type = String)]
+    pub password: SecretString,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -66,6 +67,19 @@ fn client_info(state: &AppState, req: &HttpRequest) -> ClientInfo {
 }
 
 /// The token pair in the body and the refresh token in its cookie (TRD §3.4).
+/// A sign-in's or a refresh's answer, success or refusal, with the caller's standing
+/// against the rate limits it passed.
+fn limited_response(
+    state: &AppState,
+    answer: Limited<Result<IssuedPair, AuthError>>,
+) -> HttpResponse {
+    let res = match answer.value {
+        Ok(pair) => token_response(state, pair),
+        Err(e) => e.error_response(),
+    };
+    with_quota(answer.quota, res)
+}
+
 fn token_response(state: &AppState, pair: IssuedPair) -> HttpResponse {
     let max_age = i64::try_from(state.issuer.refresh_ttl().as_secs()).unwrap_or(i64::MAX);
     let cookie = Cookie::build(REFRESH_COOKIE, pair.refresh_token.clone())
@@ -94,6 +108,8 @@ fn token_response(state: &AppState, pair: IssuedPair) -> HttpResponse {
         (status = 400, description = "Malformed JSON or a missing field"),
         (status = 401, description = "Invalid email or password"),
         (status = 422, description = "Email or password of the wrong form"),
+        (status = 429, description = "Too many attempts from this address (at this account, or across accounts); see Retry-After and the RateLimit-* headers"),
+        (status = 503, description = "Too many sign-ins at once for the password-hashing pool; retry after Retry-After"),
     )
 )]
 pub async fn login(
@@ -102,14 +118,8 @@ pub async fn login(
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, AuthError> {
     let LoginRequest { email, password } = body.into_inner();
-    let pair = flows::login(
-        &state,
-        &email,
-        SecretString::from(password),
-        &client_info(&state, &req),
-    )
-    .await?;
-    Ok(token_response(&state, pair))
+    let answer = flows::login(&state, &email, password, &client_info(&state, &req)).await?;
+    Ok(limited_response(&state, answer))
 }
 
 #[utoipa::path(
@@ -119,6 +129,7 @@ pub async fn login(
         (status = 200, description = "A new pair; the presented refresh token is dead", body = TokenResponse),
         (status = 400, description = "Malformed JSON"),
         (status = 401, description = "Invalid refresh token"),
+        (status = 429, description = "Too many refreshes of this session or from this address; see Retry-After"),
     )
 )]
 pub async fn refresh(
@@ -152,8 +163,8 @@ pub async fn refresh(
             cookie.value().to_owned()
         }
     };
-    let pair = flows::refresh(&state, &token).await?;
-    Ok(token_response(&state, pair))
+    let answer = flows::refresh(&state, &token, &client_info(&state, &req)).await?;
+    Ok(limited_response(&state, answer))
 }
 
 #[utoipa::path(

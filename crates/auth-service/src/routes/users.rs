@@ -11,9 +11,9 @@ use actix_web::{HttpResponse, web};
 use auth_types::{PagePermissions, UserId};
 use serde::Deserialize;
 use service_runtime::extract::{Json, Paging, Query};
+use service_runtime::http::{Limited, with_quota};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 /// Page → `true` (grant), `false` (deny) or `null` (back to the role's default).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -51,90 +51,98 @@ pub async fn list(
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUserRequest,
     security(("bearer" = [])),
     responses((status = 201, body = UserView), (status = 409, description = "Email already taken"),
-        (status = 422, description = "Invalid fields")))]
+        (status = 422, description = "Invalid fields"),
+        (status = 429, description = "USER_CREATION_RATE_LIMIT_PER_HOUR reached for your company; see Retry-After and RateLimit-Reset")))]
 pub async fn create(
     state: web::Data<AppState>,
     user: Authenticated,
     body: Json<CreateUserRequest>,
 ) -> Result<HttpResponse, AuthError> {
     let new = body.into_inner().validate()?;
-    let created = ops::create(&state, &user.0, new).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/users/{}", created.id)))
-        .json(created))
+    let Limited { value, quota } = ops::create(&state, &user.0, new).await?;
+    let res = HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/users/{}", value.id)))
+        .json(value);
+    Ok(with_quota(quota, res))
 }
 
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/users/{id}",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")), tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 404, description = "No such user in your company")))]
 pub async fn get(
     state: web::Data<AppState>,
     user: Authenticated,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
 ) -> Result<HttpResponse, AuthError> {
-    Ok(HttpResponse::Ok().json(ops::get(&state, &user.0, UserId::from(*id)).await?))
+    Ok(HttpResponse::Ok().json(ops::get(&state, &user.0, *id).await?))
 }
 
-#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UpdateUserRequest,
+#[utoipa::path(patch, path = "/api/v1/users/{id}",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")), tag = "users", request_body = UpdateUserRequest,
     security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 404, description = "No such user in your company"),
         (status = 409, description = "Email taken, or the change would leave no active admin")))]
 pub async fn update(
     state: web::Data<AppState>,
     user: Authenticated,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
     body: Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, AuthError> {
     let change = body.into_inner().validate()?;
-    Ok(HttpResponse::Ok().json(ops::update(&state, &user.0, UserId::from(*id), change).await?))
+    Ok(HttpResponse::Ok().json(ops::update(&state, &user.0, *id, change).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/users/{id}",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")), tag = "users", security(("bearer" = [])),
     responses((status = 204, description = "Deactivated; the user's tokens stop working at once"),
         (status = 404, description = "No such user in your company")))]
 pub async fn deactivate(
     state: web::Data<AppState>,
     user: Authenticated,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
 ) -> Result<HttpResponse, AuthError> {
-    ops::deactivate(&state, &user.0, UserId::from(*id)).await?;
+    ops::deactivate(&state, &user.0, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(post, path = "/api/v1/users/{id}/unlock", tag = "users", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/users/{id}/unlock",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")), tag = "users", security(("bearer" = [])),
     responses((status = 204, description = "Any lock of the account ended and its failed sign-ins forgotten"),
         (status = 403, description = "No access to user management"),
         (status = 404, description = "No such user in your company")))]
 pub async fn unlock(
     state: web::Data<AppState>,
     user: Authenticated,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
 ) -> Result<HttpResponse, AuthError> {
-    ops::unlock(&state, &user.0, UserId::from(*id)).await?;
+    ops::unlock(&state, &user.0, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/users/{id}/permissions", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/users/{id}/permissions",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")), tag = "users", security(("bearer" = [])),
     responses((status = 200, description = "The user's effective page map", body = PagePermissions)))]
 pub async fn permissions(
     state: web::Data<AppState>,
     user: Authenticated,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
 ) -> Result<HttpResponse, AuthError> {
     user.0.require_page(auth_types::Page::UserManagement)?;
-    Ok(HttpResponse::Ok().json(ops::permissions(&state, &user.0, UserId::from(*id)).await?))
+    Ok(HttpResponse::Ok().json(ops::permissions(&state, &user.0, *id).await?))
 }
 
-#[utoipa::path(put, path = "/api/v1/users/{id}/permissions", tag = "users", request_body = PermissionChanges,
+#[utoipa::path(put, path = "/api/v1/users/{id}/permissions",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")), tag = "users", request_body = PermissionChanges,
     security(("bearer" = [])),
     responses((status = 200, description = "The effective page map after the change", body = PagePermissions),
         (status = 422, description = "An unknown page or a value that is not true, false or null")))]
 pub async fn set_permissions(
     state: web::Data<AppState>,
     user: Authenticated,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
     body: Json<PermissionChanges>,
 ) -> Result<HttpResponse, AuthError> {
     let changes = ops::parse_permission_changes(body.into_inner().0)?;
-    let effective = ops::set_permissions(&state, &user.0, UserId::from(*id), changes).await?;
+    let effective = ops::set_permissions(&state, &user.0, *id, changes).await?;
     Ok(HttpResponse::Ok().json(effective))
 }

@@ -1,19 +1,22 @@
 //! Sign-in, refresh with rotation and reuse detection, logout, and turning an access
 //! token into a principal.
 
-use super::{AppState, SOURCE};
+use super::{AppState, AuthEvent};
 use crate::domain::Email;
 use crate::domain::password::{MAX_LEN, Verified};
 use crate::domain::tokens::IssuedPair;
 use crate::error::AuthError;
 use crate::store::sessions::{self, NewSession};
-use crate::store::tokens::{LockoutGate, Owner, RotateOutcome, Rotation};
+use crate::store::tokens::{Attempt, LockoutGate, Owner, RotateOutcome, Rotation};
 use crate::store::users;
-use auth_types::{CompanyId, PagePermissions, Principal, Role, UserId};
+use auth_types::{PagePermissions, Principal, RefreshClaims};
+use events::revocation::Revocation;
 use events::{Event, UnitOfWork};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
+use service_runtime::db::During;
 use service_runtime::error::Failures;
+use service_runtime::http::Limited;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -24,9 +27,43 @@ pub struct ClientInfo {
     pub ip_address: Option<String>,
 }
 
-fn parse_role(raw: &str) -> Result<Role, AuthError> {
-    raw.parse()
-        .map_err(|e| AuthError::unexpected(anyhow::Error::new(e).context("stored role")))
+/// The refresh on the record: the session touched, `TOKEN_REFRESHED` audited.
+async fn record_refresh(
+    state: &AppState,
+    claims: &RefreshClaims,
+    pair: &IssuedPair,
+) -> Result<(), AuthError> {
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
+    sessions::touch(&*txn, claims.fam, expiry(pair.refresh.exp)?).await?;
+    let event = Event::new(AuthEvent::TokenRefreshed)
+        .company(claims.company_id)
+        .actor(claims.sub)
+        .resource("session", claims.fam);
+    txn.record(&event).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A refused refresh, counted by why.
+fn refused(outcome: &'static str) -> AuthError {
+    metrics::counter!("auth_refreshes_total", "outcome" => outcome).increment(1);
+    AuthError::InvalidRefreshToken
+}
+
+/// A refusal by a rate limit, counted as the `rate_limited` outcome of `metric`.
+fn count_rate_limited(e: &AuthError, metric: &'static str) {
+    if matches!(e, AuthError::RateLimited { .. }) {
+        metrics::counter!(metric, "outcome" => "rate_limited").increment(1);
+    }
+}
+
+/// A limit counted over a minute.
+fn per_minute(key: String, per_window: u64) -> super::Limit {
+    super::Limit {
+        key,
+        per_window,
+        window: Duration::from_secs(60),
+    }
 }
 
 fn expiry(unix: i64) -> Result<OffsetDateTime, AuthError> {
@@ -36,7 +73,11 @@ fn expiry(unix: i64) -> Result<OffsetDateTime, AuthError> {
 /// How long a sign-in waits for the checks in flight at its account to settle.
 const LOCKOUT_WAIT: Duration = Duration::from_secs(5);
 
-/// A sign-in refused before any password check: recorded like a wrong password, with why.
+/// A failed sign-in, audited as `LOGIN_FAILED` with why. For one address, email and
+/// reason the first failure of a (wall-clock) minute is recorded at once; its repeats in
+/// that minute are gathered into one more event, `attempts` counting them, published when
+/// the minute is over: a flood cannot grow the audit log by more than two events a minute
+/// for each, and the counts stay exact.
 async fn login_failed(
     state: &AppState,
     email: &Email,
@@ -44,20 +85,63 @@ async fn login_failed(
     known: Option<&crate::entities::user::Model>,
     reason: &str,
 ) -> Result<(), AuthError> {
-    let mut event = Event::new(SOURCE, "LOGIN_FAILED").details(json!({
+    let now = OffsetDateTime::now_utc();
+    let minute = now.unix_timestamp().div_euclid(60);
+    let address = client.ip_address.as_deref().unwrap_or("unknown");
+    let (n, _) = state
+        .tokens
+        .hit(
+            &format!("login-failed:{minute}:{address}:{email}:{reason}"),
+            Duration::from_secs(120),
+        )
+        .await?;
+    let mut details = json!({
         "email": email.as_str(),
         "ip_address": client.ip_address,
         "user_agent": client.user_agent,
         "reason": reason,
-    }));
+        "attempts": 1,
+    });
+    let mut event = Event::new(AuthEvent::LoginFailed);
+    if n > 1 {
+        details["attempts"] = json!(n - 1);
+        details["repeats_within_minute"] = json!(true);
+        event.id = gathered_id(minute, address, email, reason);
+    }
+    event = event.details(details);
     if let Some(u) = known {
         event = event
             .company(u.company_id)
             .actor(u.id)
             .resource("user", u.id);
     }
-    UnitOfWork::record_alone(&state.db, &state.relay, &event).await?;
+    if n == 1 {
+        UnitOfWork::record_alone(&state.db, &state.relay, &event).await?;
+    } else {
+        let due = OffsetDateTime::from_unix_timestamp((minute + 1) * 60)
+            .map_err(|e| AuthError::unexpected(e.into()))?;
+        let count = i64::try_from(n - 1).unwrap_or(i64::MAX);
+        events::outbox::gather(&state.db, &event, count, due)
+            .await
+            .during("gathering a repeated failed sign-in")?;
+    }
     Ok(())
+}
+
+/// The id of the event gathering one minute's repeats for one address and email: the
+/// same in every replica of a build (`DefaultHasher::new` is keyed alike), so they all
+/// add to one outbox entry.
+fn gathered_id(minute: i64, address: &str, email: &Email, reason: &str) -> uuid::Uuid {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = DefaultHasher::new();
+        (salt, minute, address, email.as_str(), reason).hash(&mut h);
+        h.finish().to_be_bytes()
+    };
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&half(0));
+    bytes[8..].copy_from_slice(&half(1));
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 /// The failure that reached the threshold locked the account: audited with the address
@@ -79,7 +163,7 @@ async fn account_locked(
     let minutes = lockout.duration.as_secs() / 60;
     let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     txn.record(
-        &Event::new(SOURCE, "ACCOUNT_LOCKED")
+        &Event::new(AuthEvent::AccountLocked)
             .company(u.company_id)
             .resource("user", u.id)
             .details(json!({
@@ -90,13 +174,13 @@ async fn account_locked(
             })),
     )
     .await?;
-    let company = CompanyId::from(u.company_id);
+    let company = u.company_id;
     for admin in users::active_admins(&*txn, company).await? {
         txn.notify(
             &events::Notification::new(
                 company,
                 admin,
-                "ACCOUNT_LOCKED",
+                AuthEvent::AccountLocked,
                 format!("Account locked: {}", u.email),
                 format!(
                     "{} was locked for {minutes} minutes after {} failed sign-ins (last from {}). \
@@ -120,7 +204,7 @@ pub async fn login(
     email: &str,
     password: SecretString,
     client: &ClientInfo,
-) -> Result<IssuedPair, AuthError> {
+) -> Result<Limited<Result<IssuedPair, AuthError>>, AuthError> {
     let email = Email::parse(email).map_err(|m| AuthError::invalid("email", m))?;
     let len = password.expose_secret().chars().count();
     if len == 0 || len > MAX_LEN {
@@ -134,24 +218,30 @@ pub async fn login(
     // proxy (whose address they share) do not exhaust each other's attempts.
     // And one address gets so many attempts a minute across all accounts: password
     // spraying, and locking accounts one after another, stay slow.
-    if let Some(ip) = client.ip_address.as_deref() {
-        for (key, limit) in [
-            (format!("login:{ip}:{email}"), state.login_rate_limit),
-            (format!("login-ip:{ip}"), state.login_rate_limit_per_ip),
-        ] {
-            if limit == 0 {
-                continue;
-            }
-            let (hits, left) = state.tokens.hit(&key, Duration::from_secs(60)).await?;
-            if hits > limit {
-                metrics::counter!("auth_logins_total", "outcome" => "rate_limited").increment(1);
-                return Err(AuthError::RateLimited {
-                    what: "login attempts",
-                    seconds: left.as_secs().max(1),
-                });
-            }
-        }
-    }
+    let limits = match client.ip_address.as_deref() {
+        Some(ip) => vec![
+            per_minute(format!("login:{ip}:{email}"), state.login_rate_limit),
+            per_minute(format!("login-ip:{ip}"), state.login_rate_limit_per_ip),
+        ],
+        None => Vec::new(),
+    };
+    let quota = super::check_limits(state, "login attempts", limits)
+        .await
+        .inspect_err(|e| count_rate_limited(e, "auth_logins_total"))?;
+    Ok(Limited {
+        value: checked_login(state, email, password, client).await,
+        quota,
+    })
+}
+
+/// The sign-in once the rate limits let it through: the answer it gets goes out with
+/// the caller's standing against those limits.
+async fn checked_login(
+    state: &AppState,
+    email: Email,
+    password: SecretString,
+    client: &ClientInfo,
+) -> Result<IssuedPair, AuthError> {
     let user = users::find_by_email(&state.db, &email).await?;
     // Lockout is decided before any hashing, by one atomic step in the token store, for
     // known and unknown emails alike (the answer never tells them apart).
@@ -185,14 +275,17 @@ pub async fn login(
             user.as_ref().map(|u| u.password_hash.clone()),
         )
         .await;
-    let success = matches!(
-        (&user, &verified),
-        (Some(u), Ok(Verified::Yes { .. })) if u.is_active
-    );
+    let attempt = match (&user, &verified) {
+        (Some(u), Ok(Verified::Yes { .. })) if u.is_active => Attempt::Succeeded,
+        // Hashing overloaded or failing: the password was not judged, so it counts
+        // neither way (a flood must not lock real accounts by starving their checks).
+        (_, Err(_)) => Attempt::Unchecked,
+        (_, Ok(_)) => Attempt::Failed,
+    };
     if let Some(lockout) = state.lockout {
         let locked_now = state
             .tokens
-            .lockout_settle(email.as_str(), success, lockout.threshold, lockout.duration)
+            .lockout_settle(email.as_str(), attempt, lockout.threshold, lockout.duration)
             .await?;
         if locked_now {
             account_locked(state, &email, client, user.as_ref(), lockout).await?;
@@ -211,7 +304,7 @@ pub async fn login(
             return Err(AuthError::InvalidCredentials);
         }
     };
-    let user_id = UserId::from(user.id);
+    let user_id = user.id;
     tracing::Span::current().record("user_id", tracing::field::display(user_id));
     if needs_rehash {
         // The login succeeds either way; an old hash is upgraded next time if this fails.
@@ -220,11 +313,11 @@ pub async fn login(
             Err(e) => tracing::warn!(error = %e, "could not upgrade a password hash"),
         }
     }
-    let company = CompanyId::from(user.company_id);
+    let company = user.company_id;
     let session = auth_types::SessionId::new();
     let pair = state
         .issuer
-        .issue_pair(user_id, company, parse_role(&user.role)?, session)?;
+        .issue_pair(user_id, company, user.role, session, None)?;
     // The family first: if the store is down nothing is written and the client gets 503.
     state
         .tokens
@@ -251,7 +344,7 @@ pub async fn login(
         },
     )
     .await?;
-    let event = Event::new(SOURCE, "LOGIN")
+    let event = Event::new(AuthEvent::Login)
         .company(company)
         .actor(user_id)
         .resource("user", user_id)
@@ -264,16 +357,50 @@ pub async fn login(
 }
 
 #[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty))]
-pub async fn refresh(state: &AppState, token: &str) -> Result<IssuedPair, AuthError> {
-    let refused = |outcome: &'static str| {
-        metrics::counter!("auth_refreshes_total", "outcome" => outcome).increment(1);
-        AuthError::InvalidRefreshToken
-    };
+pub async fn refresh(
+    state: &AppState,
+    token: &str,
+    client: &ClientInfo,
+) -> Result<Limited<Result<IssuedPair, AuthError>>, AuthError> {
     let Ok(claims) = state.issuer.verify_refresh(token) else {
         metrics::counter!("auth_invalid_tokens_total", "kind" => "refresh").increment(1);
         return Err(refused("invalid"));
     };
     tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
+    // The token's own expiry already holds both limits; this catches tokens issued
+    // before SESSION_MAX_DAYS or SESSION_IDLE_MINUTES were lowered.
+    let started = claims.auth_time.unwrap_or(claims.iat);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    if state.issuer.session_over(started, claims.iat, now) {
+        return Err(refused("session_expired"));
+    }
+    // A client refreshes once per access-token lifetime; a loop or a replay storm does
+    // not get to hammer the store and the audit log. Per session, and per address.
+    let mut limits = vec![per_minute(
+        format!("refresh:{}", claims.fam),
+        state.refresh_rate_limit,
+    )];
+    if let Some(ip) = client.ip_address.as_deref() {
+        limits.push(per_minute(
+            format!("refresh-ip:{ip}"),
+            state.refresh_rate_limit_per_ip,
+        ));
+    }
+    let quota = super::check_limits(state, "token refreshes", limits)
+        .await
+        .inspect_err(|e| count_rate_limited(e, "auth_refreshes_total"))?;
+    Ok(Limited {
+        value: rotate(state, claims, started).await,
+        quota,
+    })
+}
+
+/// The rotation once the rate limits let the refresh through.
+async fn rotate(
+    state: &AppState,
+    claims: RefreshClaims,
+    started: i64,
+) -> Result<IssuedPair, AuthError> {
     let user = users::find_in_company(&state.db, claims.company_id, claims.sub)
         .await?
         .filter(|u| u.is_active)
@@ -281,8 +408,9 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<IssuedPair, AuthEr
     let pair = state.issuer.issue_pair(
         claims.sub,
         claims.company_id,
-        parse_role(&user.role)?,
+        user.role,
         claims.fam,
+        Some(started),
     )?;
     let outcome = state
         .tokens
@@ -297,30 +425,35 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<IssuedPair, AuthEr
             grace: state.reuse_grace,
             ttl: state.issuer.refresh_ttl(),
         })
-        .await?;
+        .await
+        .map_err(|e| e.during("rotating the refresh token"))?;
     match outcome {
         RotateOutcome::Rotated => {
-            let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
-            sessions::touch(&*txn, claims.fam, expiry(pair.refresh.exp)?).await?;
-            let event = Event::new(SOURCE, "TOKEN_REFRESHED")
-                .company(claims.company_id)
-                .actor(claims.sub)
-                .resource("session", claims.fam);
-            txn.record(&event).await?;
-            txn.commit().await?;
+            if let Err(e) = record_refresh(state, &claims, &pair).await {
+                // The new pair never reaches the client: take the rotation back, so its
+                // retry with the same token is a refresh, not a reuse that ends the session.
+                let undone = state
+                    .tokens
+                    .unrotate(claims.fam, claims.jti, pair.refresh.jti);
+                if let Err(undo) = undone.await {
+                    tracing::error!(error = %undo, "could not take back a refresh rotation");
+                }
+                return Err(e);
+            }
             metrics::counter!("auth_refreshes_total", "outcome" => "success").increment(1);
             Ok(pair)
         }
         RotateOutcome::ReuseDetected => {
             let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
             sessions::revoke(&*txn, claims.fam, "refresh_token_reuse").await?;
-            let event = Event::new(SOURCE, "TOKEN_REUSE_DETECTED")
+            let event = Event::new(AuthEvent::TokenReuseDetected)
                 .company(claims.company_id)
                 .actor(claims.sub)
                 .resource("session", claims.fam)
                 .details(json!({"token_id": claims.jti, "family_revoked": true}));
             txn.record(&event).await?;
             txn.commit().await?;
+            super::announce(state, Revocation::Session(claims.fam.into())).await;
             metrics::counter!("auth_refresh_reuse_detected_total").increment(1);
             tracing::warn!(session_id = %claims.fam, "refresh token reuse detected; session family revoked");
             Err(refused("reuse_detected"))
@@ -328,7 +461,7 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<IssuedPair, AuthEr
         RotateOutcome::RecentlyRotated => {
             // A retry or a second tab, most likely: refused, the session lives on; still
             // on the record, in case it was not.
-            let event = Event::new(SOURCE, "TOKEN_REUSE_DETECTED")
+            let event = Event::new(AuthEvent::TokenReuseDetected)
                 .company(claims.company_id)
                 .actor(claims.sub)
                 .resource("session", claims.fam)
@@ -355,31 +488,71 @@ pub async fn logout(state: &AppState, principal: &Principal) -> Result<(), AuthE
         .await?;
     state
         .tokens
-        .deny_access_token(principal.token_id, Duration::from_secs(remaining))
+        .deny_access_token(
+            principal.session_id,
+            principal.token_id,
+            Duration::from_secs(remaining),
+        )
         .await?;
     let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     sessions::revoke(&*txn, principal.session_id, "logout").await?;
     // As the TRD records it (§11.1): the user signed out; the session in the details.
-    let event = Event::new(SOURCE, "LOGOUT")
+    let event = Event::new(AuthEvent::Logout)
         .company(principal.company_id)
         .actor(principal.user_id)
         .resource("user", principal.user_id)
         .details(serde_json::json!({ "session_id": principal.session_id }));
     txn.record(&event).await?;
     txn.commit().await?;
+    super::announce(state, Revocation::Session(principal.session_id.into())).await;
     metrics::counter!("auth_logouts_total").increment(1);
     tracing::info!("logged out");
     Ok(())
 }
 
-/// Checks an access token and loads who it speaks for, fresh from the database: a
-/// deactivated user, a changed role or a new override counts at once.
+/// Who an access token speaks for: from the principal cache, kept in step with the
+/// revocation feed (a logout, deactivation, role, page or password change drops what it
+/// names at once, on every replica and service), or checked afresh ([`check_token`]).
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, AuthError> {
+    let ttl = state.principal_ttl;
+    let principal = state
+        .principals
+        .resolve(token, || async {
+            match check_token(state, token).await {
+                Ok(p) => {
+                    let left =
+                        u64::try_from(p.expires_at - OffsetDateTime::now_utc().unix_timestamp())
+                            .unwrap_or(0);
+                    Ok((Some(p), ttl.min(Duration::from_secs(left))))
+                }
+                Err(AuthError::InvalidToken) => Ok((None, ttl / 4)),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+        .map_err(|shared: std::sync::Arc<AuthError>| {
+            std::sync::Arc::try_unwrap(shared).unwrap_or_else(|shared| {
+                // Another request's check failed and this one waited on it.
+                AuthError::Failure(service_runtime::error::Failure::unavailable(
+                    "token check",
+                    shared.to_string(),
+                ))
+            })
+        })?;
+    principal.ok_or(AuthError::InvalidToken)
+}
+
+/// Checks an access token and loads who it speaks for, fresh from the token store and the
+/// database: a deactivated user, a changed role or a new override counts at once.
+pub async fn check_token(state: &AppState, token: &str) -> Result<Principal, AuthError> {
     let invalid = || {
         metrics::counter!("auth_invalid_tokens_total", "kind" => "access").increment(1);
         AuthError::InvalidToken
     };
-    let claims = state.issuer.verify_access(token).map_err(|_| invalid())?;
+    let claims = state.issuer.verify_access(token).map_err(|e| {
+        tracing::debug!(error = %e, "access token refused");
+        invalid()
+    })?;
     if state
         .tokens
         .is_access_revoked(
@@ -398,7 +571,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Au
         .await?
         .filter(|u| u.is_active)
         .ok_or_else(invalid)?;
-    let role = parse_role(&user.role)?;
+    let role = user.role;
     let overrides = users::overrides(&state.db, claims.sub).await?;
     Ok(Principal {
         user_id: claims.sub,

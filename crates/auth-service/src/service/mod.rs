@@ -23,13 +23,42 @@ pub struct AppState {
     pub login_rate_limit: u64,
     /// Login attempts per client address across all accounts per minute (0: no limit).
     pub login_rate_limit_per_ip: u64,
+    /// Refreshes of one session a minute (`REFRESH_RATE_LIMIT_PER_MINUTE`, 0: off).
+    pub refresh_rate_limit: u64,
+    /// Refreshes from one client address a minute (`REFRESH_RATE_LIMIT_PER_IP_PER_MINUTE`).
+    pub refresh_rate_limit_per_ip: u64,
     /// Users a company may create per hour (0: no limit).
     pub user_creation_rate_limit: u64,
+    /// Requests a minute per user on the authenticated API, counted in the token store.
+    pub api_rate_limit: service_runtime::ratelimit::ApiRateLimit,
     pub lockout: Option<Lockout>,
     /// Whose `Forwarded` / `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
     pub trusted_proxies: service_runtime::net::TrustedProxies,
     /// Publishes the outbox; woken after every commit that wrote to it.
     pub relay: events::Relay,
+    /// Who recently seen access tokens speak for (`INTROSPECTION_CACHE_MS`), in step with
+    /// the revocation feed.
+    pub principals: std::sync::Arc<auth_types::PrincipalCache>,
+    pub principal_ttl: Duration,
+    /// The records `/users/me` answers with, on the same terms.
+    pub user_records: std::sync::Arc<users::UserRecords>,
+    /// Where changes that end or narrow tokens are announced.
+    pub revocations: events::revocation::RevocationPublisher,
+}
+
+/// A change that ends or narrows tokens, committed: this replica's cache drops what it
+/// names at once, and every other replica and service hears it on the feed.
+pub async fn announce(state: &AppState, revocation: events::revocation::Revocation) {
+    state.on_feed(events::revocation::FeedEvent::Revoked(revocation));
+    state.revocations.publish(revocation).await;
+}
+
+impl AppState {
+    /// What the revocation feed heard, applied to every cache that depends on it.
+    pub fn on_feed(&self, event: events::revocation::FeedEvent) {
+        self.principals.on_feed(event);
+        self.user_records.on_feed(event);
+    }
 }
 
 /// Account lockout (security document: after 5 failed attempts, for 30 minutes).
@@ -41,5 +70,63 @@ pub struct Lockout {
     pub duration: Duration,
 }
 
+events::event_types!(
+    /// What the auth service records in the audit trail (and `AccountLocked`, the notice
+    /// the company's admins get).
+    AuthEvent from "auth" {
+        Login => "LOGIN",
+        LoginFailed => "LOGIN_FAILED",
+        Logout => "LOGOUT",
+        TokenRefreshed => "TOKEN_REFRESHED",
+        TokenReuseDetected => "TOKEN_REUSE_DETECTED",
+        AccountLocked => "ACCOUNT_LOCKED",
+        AccountUnlocked => "ACCOUNT_UNLOCKED",
+        UserCreated => "USER_CREATED",
+        UserUpdated => "USER_UPDATED",
+        UserDeactivated => "USER_DEACTIVATED",
+        PermissionChanged => "PERMISSION_CHANGED",
+    }
+);
+
 /// The `source` of this service's events.
-pub const SOURCE: &str = "auth";
+pub const SOURCE: &str = <AuthEvent as events::EventType>::SOURCE;
+
+/// One rate limit to check: hits of `key` allowed per `window`, `0` meaning off.
+pub struct Limit {
+    pub key: String,
+    pub per_window: u64,
+    pub window: std::time::Duration,
+}
+
+/// Counts a hit on each limit, in order; the first one exceeded refuses the request
+/// (429 `RateLimited` naming `what`, with `Retry-After` and the `RateLimit-*` headers).
+/// Otherwise, the standing against the tightest of them, for the answer's headers.
+pub async fn check_limits(
+    state: &AppState,
+    what: &'static str,
+    limits: Vec<Limit>,
+) -> Result<Option<service_runtime::http::Quota>, crate::error::AuthError> {
+    use service_runtime::http::Quota;
+    let mut tightest: Option<Quota> = None;
+    for limit in limits {
+        if limit.per_window == 0 {
+            continue;
+        }
+        let (hits, left) = state.tokens.hit(&limit.key, limit.window).await?;
+        let reset = left.as_secs().max(1);
+        if hits > limit.per_window {
+            return Err(crate::error::AuthError::RateLimited {
+                what,
+                seconds: reset,
+                limit: limit.per_window,
+            });
+        }
+        let quota = Quota {
+            limit: limit.per_window,
+            remaining: limit.per_window - hits,
+            reset,
+        };
+        tightest = Some(quota.tighter(tightest));
+    }
+    Ok(tightest)
+}

@@ -1,27 +1,27 @@
 //! User management within the caller's company (page `user_management`).
 
-use super::{AppState, SOURCE};
+use super::{AppState, AuthEvent};
 use crate::domain::user::{NewUser, UserChange};
 use crate::entities::user;
 use crate::error::AuthError;
 use crate::store::{is_unique_violation, sessions, users};
 use auth_types::{CompanyId, Page, PagePermissions, Principal, Role, UserId};
+use events::revocation::Revocation;
 use events::{Event, UnitOfWork};
 use sea_orm::{IntoActiveModel, Set};
-use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::json;
 use service_runtime::error::Failures;
+use service_runtime::http::Limited;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 /// A user as clients see it (ARCHITECTURE "Resource shapes").
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserView {
-    pub id: Uuid,
-    pub company_id: Uuid,
+    pub id: UserId,
+    pub company_id: CompanyId,
     pub email: String,
     pub full_name: String,
     pub role: Role,
@@ -33,15 +33,10 @@ pub struct UserView {
     pub updated_at: OffsetDateTime,
 }
 
-impl TryFrom<user::Model> for UserView {
-    type Error = AuthError;
-
-    fn try_from(u: user::Model) -> Result<Self, AuthError> {
-        Ok(Self {
-            role: u
-                .role
-                .parse()
-                .map_err(|e| AuthError::unexpected(anyhow::Error::new(e).context("stored role")))?,
+impl From<user::Model> for UserView {
+    fn from(u: user::Model) -> Self {
+        Self {
+            role: u.role,
             id: u.id,
             company_id: u.company_id,
             email: u.email,
@@ -50,7 +45,7 @@ impl TryFrom<user::Model> for UserView {
             is_active: u.is_active,
             created_at: u.created_at,
             updated_at: u.updated_at,
-        })
+        }
     }
 }
 
@@ -77,10 +72,79 @@ async fn load(state: &AppState, company: CompanyId, id: UserId) -> Result<user::
         .ok_or(AuthError::not_found("User"))
 }
 
+/// The caller's own record: from [`UserRecords`] when it is there, else from the database.
 pub async fn me(state: &AppState, principal: &Principal) -> Result<UserView, AuthError> {
-    load(state, principal.company_id, principal.user_id)
+    if let Some(view) = state.user_records.get(principal.user_id).await {
+        return Ok(view);
+    }
+    let generation = state.user_records.generation();
+    let view: UserView = load(state, principal.company_id, principal.user_id)
         .await?
-        .try_into()
+        .into();
+    state.user_records.keep(generation, view.clone()).await;
+    Ok(view)
+}
+
+/// The records `GET /users/me` answers with, kept for `INTROSPECTION_CACHE_MS` on the
+/// same terms as the principals (`auth_types::PrincipalCache`): a change of the user
+/// announced on the revocation feed drops theirs at once, nothing is kept while the feed
+/// is lost, everything goes when it (re)connects, and a record read across an
+/// announcement is not kept.
+pub struct UserRecords {
+    cache: moka::future::Cache<UserId, UserView>,
+    gate: auth_types::client::FeedGate,
+}
+
+impl UserRecords {
+    pub fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            cache: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl.max(std::time::Duration::from_millis(1)))
+                .support_invalidation_closures()
+                .build(),
+            gate: auth_types::client::FeedGate::default(),
+        }
+    }
+
+    fn generation(&self) -> u64 {
+        self.gate.generation()
+    }
+
+    async fn get(&self, id: UserId) -> Option<UserView> {
+        if self.gate.is_live() {
+            self.cache.get(&id).await
+        } else {
+            None
+        }
+    }
+
+    /// Keeps `view` unless an announcement came since `generation` was read.
+    async fn keep(&self, generation: u64, view: UserView) {
+        if self.gate.may_keep(generation) {
+            self.cache.insert(view.id, view).await;
+        }
+    }
+
+    /// Applies what the revocation feed heard.
+    pub fn on_feed(&self, event: events::revocation::FeedEvent) {
+        self.gate.apply(
+            event,
+            || self.cache.invalidate_all(),
+            |revocation| {
+                if let Revocation::User(id) = revocation {
+                    let user = UserId::from(id);
+                    if self
+                        .cache
+                        .invalidate_entries_if(move |k, _| *k == user)
+                        .is_err()
+                    {
+                        self.cache.invalidate_all();
+                    }
+                }
+            },
+        );
+    }
 }
 
 pub async fn list(
@@ -90,11 +154,11 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<UserView>, AuthError> {
     principal.require_page(Page::UserManagement)?;
-    users::list(&state.db, principal.company_id, skip, limit)
+    Ok(users::list(&state.db, principal.company_id, skip, limit)
         .await?
         .into_iter()
-        .map(UserView::try_from)
-        .collect()
+        .map(UserView::from)
+        .collect())
 }
 
 pub async fn get(
@@ -103,36 +167,28 @@ pub async fn get(
     id: UserId,
 ) -> Result<UserView, AuthError> {
     principal.require_page(Page::UserManagement)?;
-    load(state, principal.company_id, id).await?.try_into()
+    Ok(load(state, principal.company_id, id).await?.into())
 }
 
 pub async fn create(
     state: &AppState,
     principal: &Principal,
     new: NewUser,
-) -> Result<UserView, AuthError> {
+) -> Result<Limited<UserView>, AuthError> {
     manage(principal)?;
     guard_admin(principal, new.role == Role::Admin)?;
     // Security document: user creation 10 an hour, per company (shared by every replica).
-    if state.user_creation_rate_limit > 0 {
-        let (hits, left) = state
-            .tokens
-            .hit(
-                &format!("user-create:{}", principal.company_id),
-                std::time::Duration::from_secs(3600),
-            )
-            .await?;
-        if hits > state.user_creation_rate_limit {
-            return Err(AuthError::RateLimited {
-                what: "users created for your company",
-                seconds: left.as_secs().max(1),
-            });
-        }
-    }
-    let hash = state
-        .passwords
-        .hash(SecretString::from(new.password))
-        .await?;
+    let quota = super::check_limits(
+        state,
+        "users created for your company",
+        vec![super::Limit {
+            key: format!("user-create:{}", principal.company_id),
+            per_window: state.user_creation_rate_limit,
+            window: std::time::Duration::from_secs(3600),
+        }],
+    )
+    .await?;
+    let hash = state.passwords.hash(new.password).await?;
     let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     let created = users::insert(
         &*txn,
@@ -153,14 +209,17 @@ pub async fn create(
             e.into()
         }
     })?;
-    let event = Event::new(SOURCE, "USER_CREATED")
+    let event = Event::new(AuthEvent::UserCreated)
         .company(principal.company_id)
         .actor(principal.user_id)
         .resource("user", created.id)
         .details(json!({"email": created.email, "role": created.role}));
     txn.record(&event).await?;
     txn.commit().await?;
-    created.try_into()
+    Ok(Limited {
+        value: created.into(),
+        quota,
+    })
 }
 
 pub async fn update(
@@ -173,7 +232,7 @@ pub async fn update(
     let before = load(state, principal.company_id, id).await?;
     guard_admin(
         principal,
-        before.role == Role::Admin.as_str() || change.role == Some(Role::Admin),
+        before.role == Role::Admin || change.role == Some(Role::Admin),
     )?;
     if change.is_active == Some(false) && before.is_active && id == principal.user_id {
         return Err(AuthError::conflict(
@@ -181,7 +240,7 @@ pub async fn update(
         ));
     }
     let password_hash = match change.password {
-        Some(p) => Some(state.passwords.hash(SecretString::from(p)).await?),
+        Some(p) => Some(state.passwords.hash(p).await?),
         None => None,
     };
 
@@ -192,7 +251,7 @@ pub async fn update(
     let current = users::find_in_company(&*txn, principal.company_id, id)
         .await?
         .ok_or(AuthError::not_found("User"))?;
-    let was_admin = current.role == Role::Admin.as_str();
+    let was_admin = current.role == Role::Admin;
     guard_admin(principal, was_admin || change.role == Some(Role::Admin))?;
     let deactivating = change.is_active == Some(false) && current.is_active;
     let demoting = was_admin && change.role.is_some_and(|r| r != Role::Admin);
@@ -218,7 +277,7 @@ pub async fn update(
         model.department = Set(department);
     }
     if let Some(role) = change.role {
-        model.role = Set(role.as_str().to_owned());
+        model.role = Set(role);
     }
     if let Some(active) = change.is_active {
         model.is_active = Set(active);
@@ -246,28 +305,32 @@ pub async fn update(
         Vec::new()
     };
     let kind = if deactivating {
-        "USER_DEACTIVATED"
+        AuthEvent::UserDeactivated
     } else {
-        "USER_UPDATED"
+        AuthEvent::UserUpdated
     };
-    let event = Event::new(SOURCE, kind)
+    let event = Event::new(kind)
         .company(principal.company_id)
         .actor(principal.user_id)
         .resource("user", id)
         .details(without_nulls(changed));
     txn.record(&event).await?;
-    txn.commit().await?;
+    // The token store first: should it fail, nothing is committed (503, the change can be
+    // retried) rather than a password changed with the old sessions still alive in it.
     for family in revoked {
         state
             .tokens
             .revoke_family(family, state.issuer.refresh_ttl())
             .await?;
     }
+    txn.commit().await?;
+    // Every token of the user now answers for the new state: caches drop the old one.
+    super::announce(state, Revocation::User(id.into())).await;
     // A password an admin set is a fresh start: any lock ends with it.
     if password_hash.is_some() {
         state.tokens.lockout_clear(&updated.email).await?;
     }
-    updated.try_into()
+    Ok(updated.into())
 }
 
 /// Ends the account's lock at once and forgets its failed sign-ins (user management).
@@ -277,7 +340,7 @@ pub async fn unlock(state: &AppState, principal: &Principal, id: UserId) -> Resu
     state.tokens.lockout_clear(&user.email).await?;
     let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     txn.record(
-        &Event::new(SOURCE, "ACCOUNT_UNLOCKED")
+        &Event::new(AuthEvent::AccountUnlocked)
             .company(principal.company_id)
             .actor(principal.user_id)
             .resource("user", id)
@@ -306,12 +369,8 @@ pub async fn permissions(
     id: UserId,
 ) -> Result<PagePermissions, AuthError> {
     let user = load(state, principal.company_id, id).await?;
-    let role: Role = user
-        .role
-        .parse()
-        .map_err(|e| AuthError::unexpected(anyhow::Error::new(e).context("stored role")))?;
     Ok(PagePermissions::effective(
-        role,
+        user.role,
         users::overrides(&state.db, id).await?,
     ))
 }
@@ -326,7 +385,7 @@ pub async fn set_permissions(
 ) -> Result<PagePermissions, AuthError> {
     manage(principal)?;
     let target = load(state, principal.company_id, id).await?;
-    guard_admin(principal, target.role == Role::Admin.as_str())?;
+    guard_admin(principal, target.role == Role::Admin)?;
     if id == principal.user_id && changes.get(&Page::UserManagement) == Some(&Some(false)) {
         return Err(AuthError::conflict(
             "You cannot remove your own access to user management",
@@ -337,7 +396,7 @@ pub async fn set_permissions(
         .map(|(page, access)| (page.to_string(), json!(access)))
         .collect();
     let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
-    if target.role == Role::Admin.as_str()
+    if target.role == Role::Admin
         && target.is_active
         && changes.get(&Page::UserManagement) == Some(&Some(false))
     {
@@ -347,13 +406,14 @@ pub async fn set_permissions(
     for (page, access) in changes {
         users::set_override(&*txn, id, page, access).await?;
     }
-    let event = Event::new(SOURCE, "PERMISSION_CHANGED")
+    let event = Event::new(AuthEvent::PermissionChanged)
         .company(principal.company_id)
         .actor(principal.user_id)
         .resource("user", id)
         .details(json!({ "pages": details }));
     txn.record(&event).await?;
     txn.commit().await?;
+    super::announce(state, Revocation::User(id.into())).await;
     permissions(state, principal, id).await
 }
 

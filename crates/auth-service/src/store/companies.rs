@@ -7,6 +7,7 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn find_by_name(
     db: &impl ConnectionTrait,
     name: &str,
@@ -17,10 +18,11 @@ pub async fn find_by_name(
         .await
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn insert(db: &impl ConnectionTrait, name: &str) -> Result<company::Model, DbErr> {
     let now = OffsetDateTime::now_utc();
     company::ActiveModel {
-        id: Set(CompanyId::new().into()),
+        id: Set(CompanyId::new()),
         name: Set(name.to_owned()),
         created_at: Set(now),
         updated_at: Set(now),

@@ -9,7 +9,6 @@ use sea_orm::{
     Set,
 };
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 pub struct NewSession<'a> {
     pub id: SessionId,
@@ -20,12 +19,13 @@ pub struct NewSession<'a> {
     pub expires_at: OffsetDateTime,
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn insert(db: &impl ConnectionTrait, s: NewSession<'_>) -> Result<(), DbErr> {
     let now = OffsetDateTime::now_utc();
     session::ActiveModel {
-        id: Set(s.id.into()),
-        user_id: Set(s.user.into()),
-        company_id: Set(s.company.into()),
+        id: Set(s.id),
+        user_id: Set(s.user),
+        company_id: Set(s.company),
         user_agent: Set(s.user_agent.map(|ua| ua.chars().take(512).collect())),
         ip_address: Set(s.ip_address.map(|ip| ip.chars().take(64).collect())),
         created_at: Set(now),
@@ -39,6 +39,7 @@ pub async fn insert(db: &impl ConnectionTrait, s: NewSession<'_>) -> Result<(), 
     .map(|_| ())
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn touch(
     db: &impl ConnectionTrait,
     id: SessionId,
@@ -50,12 +51,13 @@ pub async fn touch(
             Expr::value(OffsetDateTime::now_utc()),
         )
         .col_expr(session::Column::ExpiresAt, Expr::value(expires_at))
-        .filter(session::Column::Id.eq(Uuid::from(id)))
+        .filter(session::Column::Id.eq(id))
         .exec(db)
         .await
         .map(|_| ())
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn revoke(db: &impl ConnectionTrait, id: SessionId, reason: &str) -> Result<(), DbErr> {
     session::Entity::update_many()
         .col_expr(
@@ -63,7 +65,7 @@ pub async fn revoke(db: &impl ConnectionTrait, id: SessionId, reason: &str) -> R
             Expr::value(OffsetDateTime::now_utc()),
         )
         .col_expr(session::Column::RevokedReason, Expr::value(reason))
-        .filter(session::Column::Id.eq(Uuid::from(id)))
+        .filter(session::Column::Id.eq(id))
         .filter(session::Column::RevokedAt.is_null())
         .exec(db)
         .await
@@ -72,15 +74,16 @@ pub async fn revoke(db: &impl ConnectionTrait, id: SessionId, reason: &str) -> R
 
 /// Revokes every open session of a user; gives their ids, so the token store can
 /// revoke the families too.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn revoke_all_of_user(
     db: &impl ConnectionTrait,
     user: UserId,
     reason: &str,
 ) -> Result<Vec<SessionId>, DbErr> {
-    let open: Vec<Uuid> = session::Entity::find()
+    let open: Vec<SessionId> = session::Entity::find()
         .select_only()
         .column(session::Column::Id)
-        .filter(session::Column::UserId.eq(Uuid::from(user)))
+        .filter(session::Column::UserId.eq(user))
         .filter(session::Column::RevokedAt.is_null())
         .into_tuple()
         .all(db)
@@ -94,5 +97,5 @@ pub async fn revoke_all_of_user(
         .filter(session::Column::Id.is_in(open.clone()))
         .exec(db)
         .await?;
-    Ok(open.into_iter().map(SessionId::from).collect())
+    Ok(open)
 }

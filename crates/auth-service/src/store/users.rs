@@ -21,16 +21,17 @@ pub struct InsertUser<'a> {
     pub role: Role,
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn insert(db: &impl ConnectionTrait, u: InsertUser<'_>) -> Result<user::Model, DbErr> {
     let now = OffsetDateTime::now_utc();
     user::ActiveModel {
-        id: Set(UserId::new().into()),
-        company_id: Set(u.company.into()),
+        id: Set(UserId::new()),
+        company_id: Set(u.company),
         email: Set(u.email.as_str().to_owned()),
         password_hash: Set(u.password_hash),
         full_name: Set(u.full_name.to_owned()),
         department: Set(u.department.map(str::to_owned)),
-        role: Set(u.role.as_str().to_owned()),
+        role: Set(u.role),
         is_active: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
@@ -39,6 +40,7 @@ pub async fn insert(db: &impl ConnectionTrait, u: InsertUser<'_>) -> Result<user
     .await
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn find_by_email(
     db: &impl ConnectionTrait,
     email: &Email,
@@ -50,30 +52,33 @@ pub async fn find_by_email(
 }
 
 /// The user, only if it belongs to `company`: another tenant's id is "not found".
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn find_in_company(
     db: &impl ConnectionTrait,
     company: CompanyId,
     id: UserId,
 ) -> Result<Option<user::Model>, DbErr> {
-    user::Entity::find_by_id(Uuid::from(id))
-        .filter(user::Column::CompanyId.eq(Uuid::from(company)))
+    user::Entity::find_by_id(id)
+        .filter(user::Column::CompanyId.eq(company))
         .one(db)
         .await
 }
 
 /// The users of `company` among `ids`; ids of other companies or of nobody are left out.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn find_many_in_company(
     db: &impl ConnectionTrait,
     company: CompanyId,
-    ids: Vec<Uuid>,
+    ids: Vec<UserId>,
 ) -> Result<Vec<user::Model>, DbErr> {
     user::Entity::find()
-        .filter(user::Column::CompanyId.eq(Uuid::from(company)))
+        .filter(user::Column::CompanyId.eq(company))
         .filter(user::Column::Id.is_in(ids))
         .all(db)
         .await
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn list(
     db: &impl ConnectionTrait,
     company: CompanyId,
@@ -81,7 +86,7 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<user::Model>, DbErr> {
     user::Entity::find()
-        .filter(user::Column::CompanyId.eq(Uuid::from(company)))
+        .filter(user::Column::CompanyId.eq(company))
         .order_by_asc(user::Column::CreatedAt)
         .order_by_asc(user::Column::Id)
         .offset(skip)
@@ -93,6 +98,7 @@ pub async fn list(
 /// Serialises changes that can take away a company's last admin: the first such change
 /// holds the company's row until it commits, the second then counts what the first left.
 /// (SQLite, the embedded default, has one connection: its transactions are serial anyway.)
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn lock_company_admins(
     db: &impl ConnectionTrait,
     company: CompanyId,
@@ -103,30 +109,32 @@ pub async fn lock_company_admins(
     db.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT id FROM companies WHERE id = $1 FOR UPDATE",
-        [Uuid::from(company).into()],
+        [company.into()],
     ))
     .await
     .map(|_| ())
 }
 
 /// The company's active admins, for notices they must see.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn active_admins(
     db: &impl ConnectionTrait,
     company: CompanyId,
 ) -> Result<Vec<UserId>, DbErr> {
     Ok(user::Entity::find()
-        .filter(user::Column::CompanyId.eq(Uuid::from(company)))
-        .filter(user::Column::Role.eq(Role::Admin.as_str()))
+        .filter(user::Column::CompanyId.eq(company))
+        .filter(user::Column::Role.eq(Role::Admin))
         .filter(user::Column::IsActive.eq(true))
         .all(db)
         .await?
         .into_iter()
-        .map(|u| UserId::from(u.id))
+        .map(|u| u.id)
         .collect())
 }
 
 /// Active admins of the company who can manage users (no override takes user management
 /// away from them), other than `except`.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn count_managing_admins(
     db: &impl ConnectionTrait,
     company: CompanyId,
@@ -139,22 +147,23 @@ pub async fn count_managing_admins(
         .filter(user_page_access::Column::HasAccess.eq(false))
         .into_query();
     user::Entity::find()
-        .filter(user::Column::CompanyId.eq(Uuid::from(company)))
-        .filter(user::Column::Role.eq(Role::Admin.as_str()))
+        .filter(user::Column::CompanyId.eq(company))
+        .filter(user::Column::Role.eq(Role::Admin))
         .filter(user::Column::IsActive.eq(true))
-        .filter(user::Column::Id.ne(Uuid::from(except)))
+        .filter(user::Column::Id.ne(except))
         .filter(user::Column::Id.not_in_subquery(denied))
         .count(db)
         .await
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn set_password_hash(
     db: &impl ConnectionTrait,
     id: UserId,
     hash: String,
 ) -> Result<(), DbErr> {
     user::ActiveModel {
-        id: Set(id.into()),
+        id: Set(id),
         password_hash: Set(hash),
         updated_at: Set(OffsetDateTime::now_utc()),
         ..Default::default()
@@ -164,6 +173,7 @@ pub async fn set_password_hash(
     .map(|_| ())
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn update(
     db: &impl ConnectionTrait,
     model: user::ActiveModel,
@@ -171,9 +181,10 @@ pub async fn update(
     model.update(db).await
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn overrides(db: &impl ConnectionTrait, id: UserId) -> Result<Vec<(Page, bool)>, DbErr> {
     let rows = user_page_access::Entity::find()
-        .filter(user_page_access::Column::UserId.eq(Uuid::from(id)))
+        .filter(user_page_access::Column::UserId.eq(id))
         .all(db)
         .await?;
     // A page name this build does not know (written by a newer one) is ignored.
@@ -184,6 +195,7 @@ pub async fn overrides(db: &impl ConnectionTrait, id: UserId) -> Result<Vec<(Pag
 }
 
 /// Sets (`Some`) or drops (`None`) the override of one page.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn set_override(
     db: &impl ConnectionTrait,
     id: UserId,
@@ -191,7 +203,7 @@ pub async fn set_override(
     access: Option<bool>,
 ) -> Result<(), DbErr> {
     let by_page = sea_orm::Condition::all()
-        .add(user_page_access::Column::UserId.eq(Uuid::from(id)))
+        .add(user_page_access::Column::UserId.eq(id))
         .add(user_page_access::Column::PageName.eq(page.as_str()));
     let Some(has_access) = access else {
         user_page_access::Entity::delete_many()
@@ -203,7 +215,7 @@ pub async fn set_override(
     let now = OffsetDateTime::now_utc();
     user_page_access::Entity::insert(user_page_access::ActiveModel {
         id: Set(Uuid::now_v7()),
-        user_id: Set(id.into()),
+        user_id: Set(id),
         page_name: Set(page.as_str().to_owned()),
         has_access: Set(has_access),
         created_at: Set(now),

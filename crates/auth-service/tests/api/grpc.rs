@@ -256,3 +256,42 @@ async fn health_is_not_serving_while_the_database_is_unreachable() {
     )
     .await;
 }
+
+/// The line of `/metrics` for the gRPC calls of `method` answered with `code`.
+fn grpc_count(metrics: &str, method: &str, code: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("grpc_requests_total{"))
+        .filter(|l| l.contains(&format!("method=\"{method}\"")))
+        .filter(|l| l.contains(&format!("code=\"{code}\"")))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[tokio::test]
+async fn every_grpc_call_is_counted_and_timed_by_method_and_status() {
+    let app = spawn_app().await;
+    let tokens = app.admin_tokens().await;
+    introspect(&app, &tokens.access).await;
+    let refused = client(&app)
+        .await
+        .lookup_users(LookupUsersRequest {
+            company_id: app.company.to_string(),
+            user_ids: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    let metrics = app.metrics().await;
+    assert!(
+        grpc_count(&metrics, "Introspect", "Ok").is_some_and(|n| n >= 1.0),
+        "{metrics}"
+    );
+    assert!(
+        grpc_count(&metrics, "LookupUsers", "Unauthenticated").is_some_and(|n| n >= 1.0),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("grpc_request_duration_seconds"),
+        "no gRPC latency in {metrics}"
+    );
+}

@@ -6,7 +6,8 @@ use reqwest::{Response, StatusCode};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 pub use test_support::{
-    ADMIN_PASSWORD, INTERNAL_KEY, SECRET, Tokens, assert_error, body, redis_url, seed_company,
+    ADMIN_PASSWORD, INTERNAL_KEY, SECRET, Tokens, assert_error, body, quota_of, redis_url,
+    seed_company,
 };
 use uuid::Uuid;
 
@@ -49,18 +50,11 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.client
-            .post(self.url("/api/v1/auth/login"))
-            .json(&json!({ "email": email, "password": password }))
-            .send()
-            .await
-            .expect("login request")
+        test_support::login(&self.client, &self.address, email, password).await
     }
 
     pub async fn login_ok(&self, email: &str, password: &str) -> Tokens {
-        let res = self.login(email, password).await;
-        assert_eq!(res.status(), StatusCode::OK, "login of {email}");
-        tokens_of(body(res).await)
+        test_support::login_ok(&self.client, &self.address, email, password).await
     }
 
     pub async fn admin_tokens(&self) -> Tokens {
@@ -74,6 +68,15 @@ impl TestApp {
             .send()
             .await
             .expect("refresh request")
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let res = self.client.get(self.url("/metrics")).send().await;
+        res.expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text")
     }
 
     pub async fn logout(&self, access: &str) -> Response {
@@ -121,18 +124,13 @@ impl TestApp {
             )
             .await;
         assert_eq!(res.status(), StatusCode::CREATED, "create {email}");
-        let v = body(res).await;
-        v["id"].as_str().and_then(|s| s.parse().ok()).expect("id")
+        test_support::id_of(&body(res).await)
     }
 
     /// A signed-in user of the given role in the admin's company.
     pub async fn user_with_role(&self, role: &str) -> (Uuid, Tokens) {
         let admin = self.admin_tokens().await;
-        let email = format!("{role}-{}@acme.example", Uuid::new_v4().simple());
-        let id = self
-            .create_user(&admin.access, &email, "User-Pass1", role)
-            .await;
-        (id, self.login_ok(&email, "User-Pass1").await)
+        test_support::new_user(&self.client, &self.address, &admin.access, role, role).await
     }
 }
 

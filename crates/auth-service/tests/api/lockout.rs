@@ -16,11 +16,14 @@ async fn spawn_locking_app() -> TestApp {
     .await
 }
 
-fn reasons(events: &[Value], reason: &str) -> usize {
+/// The failed sign-ins with `reason`: repeats within a minute are gathered into one
+/// event whose `attempts` counts them.
+fn reasons(events: &[Value], reason: &str) -> u64 {
     events
         .iter()
         .filter(|e| e["details"]["reason"] == reason)
-        .count()
+        .map(|e| e["details"]["attempts"].as_u64().unwrap_or(1))
+        .sum()
 }
 
 #[tokio::test]
@@ -183,6 +186,9 @@ fn lockout_settings_are_bounded_and_name_their_variable() {
         ("LOCKOUT_THRESHOLD", "many"),
         ("LOCKOUT_MINUTES", "-1"),
         ("LOCKOUT_MINUTES", "20000"),
+        ("PASSWORD_HASH_THREADS", "0"),
+        ("PASSWORD_HASH_THREADS", "65"),
+        ("PASSWORD_HASH_QUEUE", "0"),
     ] {
         let env = service_runtime::config::Env::from_pairs([
             ("DATABASE_URL", "postgres://x"),
@@ -304,9 +310,10 @@ async fn a_company_creates_so_many_users_an_hour() {
             .await
         }
     };
-    for i in 0..2 {
+    for i in 0..2u64 {
         let res = create(format!("hire-{i}@acme.example"), admin.access.clone()).await;
         assert_eq!(res.status(), StatusCode::CREATED);
+        assert_eq!(quota_of(&res).map(|(l, r, _)| (l, r)), Some((2, 1 - i)));
     }
     let res = create("hire-2@acme.example".into(), admin.access.clone()).await;
     let retry: u64 = res.headers()["retry-after"]
@@ -315,6 +322,7 @@ async fn a_company_creates_so_many_users_an_hour() {
         .parse()
         .unwrap();
     assert!((1..=3600).contains(&retry), "{retry}");
+    assert_eq!(quota_of(&res), Some((2, 0, retry)));
     let detail = assert_error(res, StatusCode::TOO_MANY_REQUESTS).await;
     assert!(detail.starts_with("Too many users created"), "{detail}");
     // Another company has its own budget.
@@ -322,4 +330,72 @@ async fn a_company_creates_so_many_users_an_hour() {
     let other = app.login_ok("admin@globex.example", ADMIN_PASSWORD).await;
     let res = create("hire@globex.example".into(), other.access).await;
     assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_flood_of_sign_ins_gets_a_fast_503_not_an_endless_queue() {
+    let app = spawn_app_with(&[("PASSWORD_HASH_QUEUE", "1")]).await;
+    let attempts = (0..40).map(|i| {
+        let app = &app;
+        async move {
+            app.login(&format!("nobody-{i}@acme.example"), "Wrong-Pass1")
+                .await
+        }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let mut busy = 0;
+    for res in &answers {
+        match res.status() {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(res.headers()["retry-after"], "1");
+                busy += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(busy > 0, "40 concurrent sign-ins fit a queue of 1");
+    // Once the flood is over, sign-ins are checked again.
+    app.admin_tokens().await;
+}
+
+#[tokio::test]
+async fn the_api_counts_each_users_requests_and_reports_the_tighter_limit() {
+    let app = spawn_app_with(&[
+        ("API_RATE_LIMIT_PER_MINUTE", "3"),
+        ("USER_CREATION_RATE_LIMIT_PER_HOUR", "10"),
+    ])
+    .await;
+    let admin = app.admin_tokens().await;
+    let res = app.get("/api/v1/users/me", &admin.access).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(quota_of(&res).map(|(l, r, _)| (l, r)), Some((3, 2)));
+    // Creating a user stands against two limits; the answer reports the closer one.
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/v1/users",
+            &admin.access,
+            &json!({"email": "hire@acme.example", "full_name": "New Hire", "password": "User-Pass1", "role": "agent"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(quota_of(&res).map(|(l, r, _)| (l, r)), Some((3, 1)));
+    assert_eq!(
+        app.get("/api/v1/users/me", &admin.access).await.status(),
+        StatusCode::OK
+    );
+    let res = app.get("/api/v1/users/me", &admin.access).await;
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(quota_of(&res), Some((3, 0, retry)));
+    let detail = assert_error(res, StatusCode::TOO_MANY_REQUESTS).await;
+    assert!(detail.starts_with("Too many requests"), "{detail}");
+    // Signing in is not an authenticated API call: its own limits apply, not this one.
+    let hire = app.login_ok("hire@acme.example", "User-Pass1").await;
+    let res = app.get("/api/v1/users/me", &hire.access).await;
+    assert_eq!(quota_of(&res).map(|(l, r, _)| (l, r)), Some((3, 2)));
 }

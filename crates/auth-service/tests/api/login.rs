@@ -99,7 +99,7 @@ async fn a_bcrypt_hash_is_accepted_and_rehashed_to_argon2id() {
     let app = spawn_app().await;
     let legacy = bcrypt::hash("Legacy-Pass1", 4).unwrap();
     user::ActiveModel {
-        id: Set(app.admin_id.into()),
+        id: Set(app.admin_id),
         password_hash: Set(legacy),
         ..Default::default()
     }
@@ -178,25 +178,30 @@ async fn a_session_row_records_the_client() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].user_agent.as_deref(), Some("integration-test/1.0"));
     assert_eq!(rows[0].ip_address.as_deref(), Some("127.0.0.1"));
-    assert_eq!(rows[0].user_id, uuid::Uuid::from(app.admin_id));
+    assert_eq!(rows[0].user_id, app.admin_id);
     assert!(rows[0].revoked_at.is_none());
 }
 
 #[tokio::test]
 async fn too_many_login_attempts_at_one_account_from_one_address_get_429_with_retry_after() {
-    let app = spawn_app_with(&[("LOGIN_RATE_LIMIT_PER_MINUTE", "3")]).await;
-    assert_eq!(
-        app.login(&app.admin_email, "Wrong-Pass1").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    let app = spawn_app_with(&[
+        ("LOGIN_RATE_LIMIT_PER_MINUTE", "3"),
+        ("LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE", "30"),
+    ])
+    .await;
+    // Each answer says where the caller stands against the tighter of the two limits.
+    let res = app.login(&app.admin_email, "Wrong-Pass1").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let (limit, remaining, reset) = quota_of(&res).expect("RateLimit headers on a 401");
+    assert_eq!((limit, remaining), (3, 2));
+    assert!((1..=60).contains(&reset), "{reset}");
     assert_eq!(
         app.login(&app.admin_email, "Wrong-Pass2").await.status(),
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(
-        app.login(&app.admin_email, ADMIN_PASSWORD).await.status(),
-        StatusCode::OK
-    );
+    let res = app.login(&app.admin_email, ADMIN_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(quota_of(&res).map(|(l, r, _)| (l, r)), Some((3, 0)));
     // The fourth attempt in the minute is refused before any password is checked, even a right one.
     let res = app.login(&app.admin_email, ADMIN_PASSWORD).await;
     let retry: u64 = res.headers()["retry-after"]
@@ -205,6 +210,7 @@ async fn too_many_login_attempts_at_one_account_from_one_address_get_429_with_re
         .parse()
         .unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(quota_of(&res), Some((3, 0, retry)));
     let detail = assert_error(res, StatusCode::TOO_MANY_REQUESTS).await;
     assert!(detail.starts_with("Too many login attempts"), "{detail}");
     // Another account from the same address (clients behind one proxy) is not held up.
@@ -235,4 +241,67 @@ async fn too_many_login_attempts_at_one_account_from_one_address_get_429_with_re
         .await
         .unwrap();
     assert!((1..=60).contains(&ttl), "the window expires: {ttl}");
+}
+
+#[tokio::test]
+async fn repeated_failures_within_a_minute_are_gathered_into_one_event_with_a_count() {
+    let app = spawn_app_with(&[("AMQP_URL", NO_BROKER), ("LOCKOUT_MINUTES", "0")]).await;
+    // All five attempts must fall in one wall-clock minute.
+    let second = time::OffsetDateTime::now_utc().second();
+    if second > 45 {
+        tokio::time::sleep(std::time::Duration::from_secs(u64::from(61 - second))).await;
+    }
+    for _ in 0..5 {
+        assert_eq!(
+            app.login(&app.admin_email, "Wrong-Pass1").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let failed = outbox(&app, "event.auth.login_failed").await;
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    assert_eq!(failed[0]["details"]["attempts"], 1);
+    assert_eq!(failed[0]["details"]["reason"], "wrong_password");
+    assert_eq!(failed[1]["details"]["attempts"], 4);
+    assert_eq!(failed[1]["details"]["repeats_within_minute"], true);
+    assert_eq!(failed[1]["details"]["email"], app.admin_email.as_str());
+}
+
+/// Gathering upserts race (fifty wrong passwords at once): one that counted fewer repeats
+/// but lands last must not lower the count. On PostgreSQL and on the embedded SQLite.
+#[tokio::test]
+async fn a_gathering_upsert_that_lands_late_keeps_the_larger_count() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let (_, pg) = test_support::fresh_database().await;
+    let sqlite = service_runtime::db::connect("sqlite::memory:", 1)
+        .await
+        .unwrap();
+    migration::migrate(&sqlite).await.unwrap();
+    for db in [pg, sqlite] {
+        let due = time::OffsetDateTime::now_utc() + time::Duration::minutes(1);
+        let id = uuid::Uuid::new_v4();
+        let event = |attempts: i64| {
+            let mut e = events::Event::untyped("auth-service", "LOGIN_FAILED")
+                .details(json!({ "attempts": attempts }));
+            e.id = id;
+            e
+        };
+        for attempts in [1, 4, 3, 2, 5, 4] {
+            events::outbox::gather(&db, &event(attempts), attempts, due)
+                .await
+                .unwrap();
+        }
+        let backend = db.get_database_backend();
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT payload, gathered FROM outbox",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        let payload: serde_json::Value =
+            serde_json::from_str(&rows[0].try_get::<String>("", "payload").unwrap()).unwrap();
+        assert_eq!(payload["details"]["attempts"], 5, "{backend:?}");
+        assert_eq!(rows[0].try_get::<i64>("", "gathered").unwrap(), 5);
+    }
 }

@@ -1,4 +1,5 @@
 use crate::helpers::*;
+use crate::tokens::claims_of;
 use auth_service::entities::session;
 use reqwest::StatusCode;
 use sea_orm::EntityTrait;
@@ -96,8 +97,42 @@ async fn revocation_entries_expire_with_their_tokens() {
             .await
             .unwrap();
         assert!(ttl > 0 && ttl <= 604_800, "{key} has TTL {ttl}");
-        if key.contains(":at:deny:") {
+        if key.contains(":deny:") {
             assert!(ttl <= 900, "{key} outlives its access token: {ttl}");
         }
+    }
+}
+
+/// `rt:{<family>}:...`: the hash tag of a key, if it has one.
+fn family_tag(key: &str) -> Option<&str> {
+    key.split_once("rt:{")?
+        .1
+        .split_once('}')
+        .map(|(tag, _)| tag)
+}
+
+#[tokio::test]
+async fn every_key_of_a_session_shares_its_hash_tag() {
+    let app = spawn_app().await;
+    let tokens = app.admin_tokens().await;
+    let sid = claims_of(&tokens.access)["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app.refresh(&tokens.refresh).await;
+    let next = tokens_of(body(res).await);
+    assert_eq!(app.logout(&next.access).await.status(), StatusCode::OK);
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}rt:*", app.redis_prefix))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    // The family, its rotated token and its denied access token: one slot on a cluster,
+    // so the rotation script and the access check may touch them together.
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    for key in &keys {
+        assert_eq!(family_tag(key), Some(sid.as_str()), "{key}");
     }
 }

@@ -1,7 +1,7 @@
 //! The auth service against the real PostgreSQL and Redis: every test gets its own
 //! database and key prefix, and talks to the service over HTTP on a random port.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod helpers;
 

@@ -35,15 +35,7 @@ async fn metrics_count_requests_and_the_auth_events() {
     app.login(&app.admin_email, "Wrong-Pass1").await;
     app.refresh(&tokens.refresh).await;
     app.logout(&tokens.access).await;
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     for series in [
         r#"auth_logins_total{outcome="success"}"#,
         r#"auth_logins_total{outcome="failure"}"#,

@@ -94,15 +94,7 @@ async fn refresh_with_a_rotated_token_after_the_grace_window_revokes_the_whole_f
         StatusCode::OK
     );
 
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("auth_refresh_reuse_detected_total"),
         "{metrics}"
@@ -228,4 +220,74 @@ async fn a_token_two_rotations_back_revokes_the_family_even_within_the_grace() {
         .map(|e| e["details"]["family_revoked"].as_bool().unwrap())
         .collect();
     assert_eq!(revoked, [false, true], "{reuses:?}");
+}
+
+#[tokio::test]
+async fn refreshes_are_limited_per_session_and_per_address() {
+    let app = spawn_app_with(&[
+        ("REFRESH_RATE_LIMIT_PER_MINUTE", "3"),
+        ("REFRESH_RATE_LIMIT_PER_IP_PER_MINUTE", "4"),
+    ])
+    .await;
+    // One session: three refreshes a minute, the fourth is 429 with Retry-After.
+    let mut current = app.admin_tokens().await.refresh;
+    for i in 0..3u64 {
+        let res = app.refresh(&current).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        // The tighter limit is the session's: 3, then 2, 1, 0 left.
+        assert_eq!(quota_of(&res).map(|(l, r, _)| (l, r)), Some((3, 2 - i)));
+        current = tokens_of(body(res).await).refresh;
+    }
+    let res = app.refresh(&current).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    assert_error(res, StatusCode::TOO_MANY_REQUESTS).await;
+    // The refused token was not rotated: it is still the session's current one.
+    // Another session from the same address gets the address's last one, then 429.
+    let other = app.admin_tokens().await.refresh;
+    let res = app.refresh(&other).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let other = tokens_of(body(res).await).refresh;
+    let res = app.refresh(&other).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "per-address limit"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_the_database_fails_to_record_is_taken_back_and_the_retry_succeeds() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let tokens = app.admin_tokens().await;
+    // The session's row refuses updates: the rotation in the token store goes through,
+    // recording it in the database does not.
+    app.db
+        .execute_unprepared(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$; \
+             CREATE TRIGGER refuse BEFORE UPDATE ON sessions FOR EACH ROW EXECUTE FUNCTION refuse();",
+        )
+        .await
+        .unwrap();
+    let res = app.refresh(&tokens.refresh).await;
+    assert!(res.status().is_server_error(), "{}", res.status());
+    app.db
+        .execute_unprepared("DROP TRIGGER refuse ON sessions")
+        .await
+        .unwrap();
+    // The client never got the new pair and retries with its token: a refresh, not theft.
+    let res = app.refresh(&tokens.refresh).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let next = tokens_of(body(res).await);
+    assert_eq!(
+        app.get("/api/v1/users/me", &next.access).await.status(),
+        StatusCode::OK
+    );
 }

@@ -129,15 +129,7 @@ async fn unauthorized_access_is_rejected() {
             .unwrap();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{header}");
     }
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("auth_invalid_tokens_total"), "{metrics}");
 }
 
@@ -191,4 +183,31 @@ async fn a_token_of_another_issuer_or_audience_is_refused() {
             "no {field}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_refresh_token_dies_when_idle_and_no_session_outlives_session_max_days() {
+    let app = spawn_app_with(&[("SESSION_IDLE_MINUTES", "1"), ("SESSION_MAX_DAYS", "30")]).await;
+    let tokens = app.admin_tokens().await;
+    let claims = claims_of(&tokens.refresh);
+    // Unused for a minute, the refresh token has expired.
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        60
+    );
+    assert_eq!(claims["auth_time"], claims["iat"]);
+
+    // The same token, as if the session had begun 30 days ago (signed with the key, so
+    // only the session limit can refuse it): refused, and nothing rotated.
+    let mut old = claims.clone();
+    old["auth_time"] = json!(claims["iat"].as_i64().unwrap() - 30 * 86_400);
+    let res = app.refresh(&sign(&old, SECRET)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // The real one still refreshes, and the session's start travels with the rotation.
+    let res = app.refresh(&tokens.refresh).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let next = claims_of(&tokens_of(body(res).await).refresh);
+    assert_eq!(next["auth_time"], claims["auth_time"]);
+    assert_eq!(next["fam"], claims["fam"]);
 }

@@ -450,3 +450,86 @@ async fn the_last_admin_cannot_lock_the_company_out() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_password_reset_the_token_store_cannot_record_changes_nothing() {
+    let redis = test_support::Proxy::start("127.0.0.1:6379").await;
+    let redis_url = format!("redis://127.0.0.1:{}", redis.port);
+    let app = spawn_app_with(&[("REDIS_URL", redis_url.as_str())]).await;
+    let admin = app.admin_tokens().await;
+    let (id, user) = app.user_with_role("agent").await;
+    let reset = |token: String| {
+        let app = &app;
+        async move {
+            app.send_json(
+                Method::PATCH,
+                &format!("/api/v1/users/{id}"),
+                &token,
+                &json!({"password": "Reset-Pass9"}),
+            )
+            .await
+        }
+    };
+    // The store cannot revoke the user's sessions: nothing is committed.
+    redis.cut();
+    let res = reset(admin.access.clone()).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    redis.restore();
+    let res = app.get(&format!("/api/v1/users/{id}"), &admin.access).await;
+    let email = body(res).await["email"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.login(&email, "Reset-Pass9").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the new password was not committed"
+    );
+    app.login_ok(&email, test_support::USER_PASSWORD).await;
+    let res = app.refresh(&user.refresh).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the session lives on, as the password did"
+    );
+    let user = tokens_of(body(res).await);
+    // Once it can, the reset ends every session of the user.
+    let mut res = reset(admin.access.clone()).await;
+    for _ in 0..20 {
+        if res.status() == StatusCode::OK {
+            break;
+        }
+        // The pool may hand out a connection the cut broke once more.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        res = reset(admin.access.clone()).await;
+    }
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        app.refresh(&user.refresh).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/v1/users/me", &user.access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn users_me_answers_the_new_record_at_once_after_an_admin_changes_it() {
+    // Long enough that only the announcement explains a fresh answer.
+    let app = spawn_app_with(&[("INTROSPECTION_CACHE_MS", "5000")]).await;
+    let admin = app.admin_tokens().await;
+    let (id, user) = app.user_with_role("agent").await;
+    let me = || async { body(app.get("/api/v1/users/me", &user.access).await).await };
+    assert_eq!(me().await["full_name"], "agent");
+    assert_eq!(me().await["full_name"], "agent");
+    let res = app
+        .send_json(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            &admin.access,
+            &serde_json::json!({"full_name": "Renamed Agent", "role": "manager"}),
+        )
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let now = me().await;
+    assert_eq!(now["full_name"], "Renamed Agent");
+    assert_eq!(now["role"], "manager");
+}

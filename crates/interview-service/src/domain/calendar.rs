@@ -1,9 +1,9 @@
 //! An interview as an RFC 5545 calendar file, so interviewers can put it in their
 //! calendars: one VEVENT, UTC times, TEXT escaped, lines folded at 75 octets.
 
+use auth_types::InterviewId;
 use time::OffsetDateTime;
 use time::macros::format_description;
-use uuid::Uuid;
 
 pub struct Person {
     pub name: String,
@@ -11,7 +11,7 @@ pub struct Person {
 }
 
 pub struct Event<'a> {
-    pub id: Uuid,
+    pub id: InterviewId,
     pub title: &'a str,
     pub description: &'a str,
     pub start: OffsetDateTime,

@@ -1,12 +1,12 @@
 //! Interviews: what is scheduled, with whom, and the lifecycle a scheduler allows.
 
+use auth_types::{CandidateId, UserId};
 use serde::Deserialize;
 use service_runtime::http::FieldError;
 use service_runtime::named_enum;
 use service_runtime::validate::{Checks, optional_text, present, text};
 use time::{Duration, OffsetDateTime, UtcOffset};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 named_enum!(
     InterviewKind {
@@ -86,10 +86,10 @@ pub const DURATION_MINUTES: std::ops::RangeInclusive<u32> = 5..=480;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateInterview {
-    pub candidate_id: Uuid,
+    pub candidate_id: CandidateId,
     /// 1 to 20 active users of your company.
     #[schema(min_items = 1, max_items = 20)]
-    pub interviewer_ids: Vec<Uuid>,
+    pub interviewer_ids: Vec<UserId>,
     #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     pub kind: InterviewKind,
@@ -108,7 +108,7 @@ pub struct CreateInterview {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateInterview {
-    pub interviewer_ids: Option<Vec<Uuid>>,
+    pub interviewer_ids: Option<Vec<UserId>>,
     pub title: Option<String>,
     pub kind: Option<InterviewKind>,
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -125,8 +125,8 @@ pub struct UpdateInterview {
 
 #[derive(Debug, Clone)]
 pub struct NewInterview {
-    pub candidate_id: Uuid,
-    pub interviewer_ids: Vec<Uuid>,
+    pub candidate_id: CandidateId,
+    pub interviewer_ids: Vec<UserId>,
     pub title: String,
     pub kind: InterviewKind,
     pub scheduled_at: OffsetDateTime,
@@ -137,7 +137,7 @@ pub struct NewInterview {
 
 #[derive(Debug, Default)]
 pub struct InterviewChange {
-    pub interviewer_ids: Option<Vec<Uuid>>,
+    pub interviewer_ids: Option<Vec<UserId>>,
     pub title: Option<String>,
     pub kind: Option<InterviewKind>,
     pub scheduled_at: Option<OffsetDateTime>,
@@ -171,7 +171,7 @@ fn normalise(at: OffsetDateTime) -> Result<OffsetDateTime, String> {
     Ok(utc)
 }
 
-fn interviewers(ids: Vec<Uuid>) -> Result<Vec<Uuid>, String> {
+fn interviewers(ids: Vec<UserId>) -> Result<Vec<UserId>, String> {
     let mut unique = ids;
     unique.sort();
     unique.dedup();
@@ -262,6 +262,7 @@ impl UpdateInterview {
 mod tests {
     use super::*;
     use InterviewStatus::*;
+    use uuid::Uuid;
 
     #[test]
     fn the_lifecycle_table() {

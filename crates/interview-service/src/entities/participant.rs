@@ -1,3 +1,4 @@
+use auth_types::{CompanyId, InterviewId, UserId};
 use sea_orm::entity::prelude::*;
 
 /// An interviewer of an interview.
@@ -5,10 +6,10 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "interview_participants")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub interview_id: Uuid,
+    pub interview_id: InterviewId,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub user_id: Uuid,
-    pub company_id: Uuid,
+    pub user_id: UserId,
+    pub company_id: CompanyId,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,10 +8,10 @@ use crate::store::candidates::CandidateFilter;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use auth_types::Caller;
+use auth_types::CandidateId;
 use serde::Deserialize;
 use service_runtime::extract::{Json, Paging, Query};
 use utoipa::IntoParams;
-use uuid::Uuid;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct CandidateQuery {
@@ -62,34 +62,37 @@ pub async fn list(
         .json(ops::list(&state, &caller.0, &filter, paging.skip, paging.limit()).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/candidates/{id}", tag = "candidates", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/candidates/{id}",
+    params(("id" = uuid::Uuid, Path, description = "The candidate's id")), tag = "candidates", security(("bearer" = [])),
     responses((status = 200, body = CandidateView), (status = 404, description = "No such candidate in your company")))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<CandidateId>,
 ) -> Result<HttpResponse, InterviewError> {
     Ok(HttpResponse::Ok().json(ops::get(&state, &caller.0, *id).await?))
 }
 
-#[utoipa::path(patch, path = "/api/v1/candidates/{id}", tag = "candidates", request_body = UpdateCandidate,
+#[utoipa::path(patch, path = "/api/v1/candidates/{id}",
+    params(("id" = uuid::Uuid, Path, description = "The candidate's id")), tag = "candidates", request_body = UpdateCandidate,
     security(("bearer" = [])), responses((status = 200, body = CandidateView)))]
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<CandidateId>,
     body: Json<UpdateCandidate>,
 ) -> Result<HttpResponse, InterviewError> {
     let change = body.into_inner().validate()?;
     Ok(HttpResponse::Ok().json(ops::update(&state, &caller.0, *id, change).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/candidates/{id}", tag = "candidates", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/candidates/{id}",
+    params(("id" = uuid::Uuid, Path, description = "The candidate's id")), tag = "candidates", security(("bearer" = [])),
     responses((status = 204, description = "Deleted: gone from reads and lists")))]
 pub async fn delete(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<CandidateId>,
 ) -> Result<HttpResponse, InterviewError> {
     ops::delete(&state, &caller.0, *id).await?;
     Ok(HttpResponse::NoContent().finish())

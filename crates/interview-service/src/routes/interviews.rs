@@ -8,17 +8,17 @@ use crate::store::interviews::InterviewFilter;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use auth_types::Caller;
+use auth_types::{CandidateId, InterviewId, UserId};
 use serde::Deserialize;
 use service_runtime::extract::{Json, Paging, Query};
 use time::OffsetDateTime;
 use utoipa::IntoParams;
-use uuid::Uuid;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct InterviewQuery {
     pub status: Option<InterviewStatus>,
-    pub candidate_id: Option<Uuid>,
-    pub interviewer_id: Option<Uuid>,
+    pub candidate_id: Option<CandidateId>,
+    pub interviewer_id: Option<UserId>,
     /// Starting at or after (RFC 3339).
     #[serde(default, with = "time::serde::rfc3339::option")]
     #[param(value_type = Option<String>, format = DateTime)]
@@ -74,23 +74,25 @@ pub async fn list(
         .json(ops::list(&state, &caller.0, &filter, paging.skip, paging.limit()).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/interviews/{id}", tag = "interviews", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/interviews/{id}",
+    params(("id" = uuid::Uuid, Path, description = "The interview's id")), tag = "interviews", security(("bearer" = [])),
     responses((status = 200, body = InterviewView), (status = 404, description = "No such interview in your company")))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<InterviewId>,
 ) -> Result<HttpResponse, InterviewError> {
     Ok(HttpResponse::Ok().json(ops::get(&state, &caller.0, *id).await?))
 }
 
-#[utoipa::path(patch, path = "/api/v1/interviews/{id}", tag = "interviews", request_body = UpdateInterview,
+#[utoipa::path(patch, path = "/api/v1/interviews/{id}",
+    params(("id" = uuid::Uuid, Path, description = "The interview's id")), tag = "interviews", request_body = UpdateInterview,
     security(("bearer" = [])),
     responses((status = 200, body = InterviewView), (status = 409, description = "Not scheduled, or double-booked")))]
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<InterviewId>,
     body: Json<UpdateInterview>,
 ) -> Result<HttpResponse, InterviewError> {
     let change = body.into_inner().validate()?;
@@ -100,58 +102,63 @@ pub async fn update(
 async fn act(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<InterviewId>,
     action: Action,
 ) -> Result<HttpResponse, InterviewError> {
     Ok(HttpResponse::Ok().json(ops::act(&state, &caller.0, *id, action).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/interviews/{id}/start", tag = "interviews", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/interviews/{id}/start",
+    params(("id" = uuid::Uuid, Path, description = "The interview's id")), tag = "interviews", security(("bearer" = [])),
     responses((status = 200, body = InterviewView), (status = 409, description = "Not allowed from the current status")))]
 pub async fn start(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<InterviewId>,
 ) -> Result<HttpResponse, InterviewError> {
     act(state, caller, id, Action::Start).await
 }
 
-#[utoipa::path(post, path = "/api/v1/interviews/{id}/complete", tag = "interviews", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/interviews/{id}/complete",
+    params(("id" = uuid::Uuid, Path, description = "The interview's id")), tag = "interviews", security(("bearer" = [])),
     responses((status = 200, body = InterviewView), (status = 409, description = "Not allowed from the current status")))]
 pub async fn complete(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<InterviewId>,
 ) -> Result<HttpResponse, InterviewError> {
     act(state, caller, id, Action::Complete).await
 }
 
-#[utoipa::path(post, path = "/api/v1/interviews/{id}/cancel", tag = "interviews", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/interviews/{id}/cancel",
+    params(("id" = uuid::Uuid, Path, description = "The interview's id")), tag = "interviews", security(("bearer" = [])),
     responses((status = 200, body = InterviewView), (status = 409, description = "Not allowed from the current status")))]
 pub async fn cancel(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<InterviewId>,
 ) -> Result<HttpResponse, InterviewError> {
     act(state, caller, id, Action::Cancel).await
 }
 
-#[utoipa::path(post, path = "/api/v1/interviews/{id}/no-show", tag = "interviews", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/interviews/{id}/no-show",
+    params(("id" = uuid::Uuid, Path, description = "The interview's id")), tag = "interviews", security(("bearer" = [])),
     responses((status = 200, body = InterviewView), (status = 409, description = "Not allowed from the current status")))]
 pub async fn no_show(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<InterviewId>,
 ) -> Result<HttpResponse, InterviewError> {
     act(state, caller, id, Action::NoShow).await
 }
 
-#[utoipa::path(get, path = "/api/v1/interviews/{id}/calendar.ics", tag = "interviews", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/interviews/{id}/calendar.ics",
+    params(("id" = uuid::Uuid, Path, description = "The interview's id")), tag = "interviews", security(("bearer" = [])),
     responses((status = 200, description = "An RFC 5545 calendar with the interview", content_type = "text/calendar")))]
 pub async fn calendar(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<InterviewId>,
 ) -> Result<HttpResponse, InterviewError> {
     let ics = ops::calendar(&state, &caller.0, *id).await?;
     Ok(HttpResponse::Ok()

@@ -1,24 +1,21 @@
 //! Candidates (page `candidates`).
 
-use super::{AppState, SOURCE};
+use super::{AppState, InterviewEvent};
 use crate::domain::candidate::{CandidateChange, CandidateStatus, NewCandidate};
-use crate::domain::stored;
 use crate::entities::candidate;
 use crate::error::InterviewError;
 use crate::store::candidates::{self as store, CandidateFilter};
-use auth_types::Principal;
+use auth_types::{CandidateId, Principal, UserId};
 use events::{Event, UnitOfWork};
-use sea_orm::{IntoActiveModel, Set};
 use serde::Serialize;
 use serde_json::json;
 use service_runtime::error::Failures;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CandidateView {
-    pub id: Uuid,
+    pub id: CandidateId,
     pub full_name: String,
     pub email: String,
     pub phone: Option<String>,
@@ -26,19 +23,17 @@ pub struct CandidateView {
     pub source: Option<String>,
     pub status: CandidateStatus,
     pub notes: Option<String>,
-    pub created_by: Uuid,
+    pub created_by: UserId,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
-impl TryFrom<candidate::Model> for CandidateView {
-    type Error = InterviewError;
-
-    fn try_from(c: candidate::Model) -> Result<Self, InterviewError> {
-        Ok(Self {
-            status: stored(&c.status)?,
+impl From<candidate::Model> for CandidateView {
+    fn from(c: candidate::Model) -> Self {
+        Self {
+            status: c.status,
             id: c.id,
             full_name: c.full_name,
             email: c.email,
@@ -49,7 +44,7 @@ impl TryFrom<candidate::Model> for CandidateView {
             created_by: c.created_by,
             created_at: c.created_at,
             updated_at: c.updated_at,
-        })
+        }
     }
 }
 
@@ -67,23 +62,23 @@ pub async fn create(
     record(
         &mut txn,
         caller,
-        "CANDIDATE_CREATED",
+        InterviewEvent::CandidateCreated,
         created.id,
         json!({"status": created.status}),
     )
     .await?;
     txn.commit().await?;
-    created.try_into()
+    Ok(created.into())
 }
 
 async fn record(
     txn: &mut UnitOfWork,
     caller: &Principal,
-    kind: &str,
-    id: Uuid,
+    kind: InterviewEvent,
+    id: CandidateId,
     details: serde_json::Value,
 ) -> Result<(), InterviewError> {
-    let event = Event::new(SOURCE, kind)
+    let event = Event::new(kind)
         .company(caller.company_id)
         .actor(caller.user_id)
         .resource("candidate", id)
@@ -98,76 +93,66 @@ pub async fn list(
     skip: u64,
     limit: u64,
 ) -> Result<Vec<CandidateView>, InterviewError> {
-    store::list(&state.db, caller.company_id, filter, skip, limit)
-        .await?
-        .into_iter()
-        .map(CandidateView::try_from)
-        .collect()
+    Ok(
+        store::list(&state.db, caller.company_id, filter, skip, limit)
+            .await?
+            .into_iter()
+            .map(CandidateView::from)
+            .collect(),
+    )
 }
 
 pub async fn get(
     state: &AppState,
     caller: &Principal,
-    id: Uuid,
+    id: CandidateId,
 ) -> Result<CandidateView, InterviewError> {
-    store::find(&state.db, caller.company_id, id)
+    Ok(store::find(&state.db, caller.company_id, id)
         .await?
         .ok_or_else(not_found)?
-        .try_into()
+        .into())
 }
 
 pub async fn update(
     state: &AppState,
     caller: &Principal,
-    id: Uuid,
+    id: CandidateId,
     change: CandidateChange,
 ) -> Result<CandidateView, InterviewError> {
     let current = store::find(&state.db, caller.company_id, id)
         .await?
         .ok_or_else(not_found)?;
-    let mut model = current.into_active_model();
-    if let Some(v) = change.full_name {
-        model.full_name = Set(v);
-    }
-    if let Some(v) = change.email {
-        model.email = Set(v.as_str().to_owned());
-    }
-    if let Some(v) = change.phone {
-        model.phone = Set(v);
-    }
-    if let Some(v) = change.position {
-        model.position = Set(v);
-    }
-    if let Some(v) = change.source {
-        model.source = Set(v);
-    }
-    if let Some(v) = change.notes {
-        model.notes = Set(v);
-    }
-    if let Some(v) = change.status {
-        model.status = Set(v.as_str().to_owned());
-    }
-    model.updated_at = Set(OffsetDateTime::now_utc());
     let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
-    let saved = store::save(&*txn, model).await?;
+    let saved = store::update(&*txn, current, change).await?;
     record(
         &mut txn,
         caller,
-        "CANDIDATE_UPDATED",
+        InterviewEvent::CandidateUpdated,
         id,
         json!({"status": saved.status}),
     )
     .await?;
     txn.commit().await?;
-    saved.try_into()
+    Ok(saved.into())
 }
 
-pub async fn delete(state: &AppState, caller: &Principal, id: Uuid) -> Result<(), InterviewError> {
+pub async fn delete(
+    state: &AppState,
+    caller: &Principal,
+    id: CandidateId,
+) -> Result<(), InterviewError> {
     let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     if !store::soft_delete(&*txn, caller.company_id, id).await? {
         return Err(not_found());
     }
-    record(&mut txn, caller, "CANDIDATE_DELETED", id, json!({})).await?;
+    record(
+        &mut txn,
+        caller,
+        InterviewEvent::CandidateDeleted,
+        id,
+        json!({}),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

@@ -1,33 +1,29 @@
 //! Interviews (page `interviews`): scheduling without double-booking, the lifecycle,
 //! and the calendar file.
 
-use super::{AppState, SOURCE};
+use super::{AppState, InterviewEvent};
 use crate::domain::calendar::{self, Person};
 use crate::domain::interview::{
     Action, InterviewChange, InterviewKind, InterviewStatus, NewInterview, ends_at,
 };
-use crate::domain::stored;
-use crate::entities::{candidate, interview};
+use crate::entities::interview;
 use crate::error::InterviewError;
 use crate::store::candidates;
-use crate::store::interviews::{self as store, InterviewFilter};
-use auth_types::{CompanyId, Principal, UserId, UserRef};
+use crate::store::interviews::{self as store, InterviewFilter, Slot};
+use auth_types::{CandidateId, CompanyId, InterviewId, Principal, UserId, UserRef};
 use events::{Event, Notification, UnitOfWork};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 use service_runtime::error::Failures;
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 use time::macros::format_description;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InterviewView {
-    pub id: Uuid,
-    pub candidate_id: Uuid,
-    pub interviewer_ids: Vec<Uuid>,
+    pub id: InterviewId,
+    pub candidate_id: CandidateId,
+    pub interviewer_ids: Vec<UserId>,
     pub title: String,
     pub kind: InterviewKind,
     #[serde(with = "time::serde::rfc3339")]
@@ -36,17 +32,17 @@ pub struct InterviewView {
     pub location: Option<String>,
     pub meeting_url: Option<String>,
     pub status: InterviewStatus,
-    pub created_by: Uuid,
+    pub created_by: UserId,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
-fn view(i: interview::Model, interviewer_ids: Vec<Uuid>) -> Result<InterviewView, InterviewError> {
-    Ok(InterviewView {
-        kind: stored(&i.kind)?,
-        status: stored(&i.status)?,
+fn view(i: interview::Model, interviewer_ids: Vec<UserId>) -> InterviewView {
+    InterviewView {
+        kind: i.kind,
+        status: i.status,
         id: i.id,
         candidate_id: i.candidate_id,
         interviewer_ids,
@@ -58,7 +54,7 @@ fn view(i: interview::Model, interviewer_ids: Vec<Uuid>) -> Result<InterviewView
         created_by: i.created_by,
         created_at: i.created_at,
         updated_at: i.updated_at,
-    })
+    }
 }
 
 fn not_found() -> InterviewError {
@@ -69,12 +65,11 @@ fn not_found() -> InterviewError {
 async fn interviewers(
     state: &AppState,
     company: CompanyId,
-    ids: &[Uuid],
+    ids: &[UserId],
 ) -> Result<Vec<UserRef>, InterviewError> {
-    let wanted: Vec<UserId> = ids.iter().copied().map(UserId::from).collect();
-    let found = state.auth.lookup_users(company, &wanted).await?;
+    let found = state.auth.lookup_users(company, ids).await?;
     let active: HashSet<UserId> = found.iter().filter(|u| u.is_active).map(|u| u.id).collect();
-    let missing: Vec<String> = wanted
+    let missing: Vec<String> = ids
         .iter()
         .filter(|id| !active.contains(id))
         .map(ToString::to_string)
@@ -98,11 +93,11 @@ fn hhmm(at: OffsetDateTime) -> String {
 async fn first_clash(
     txn: &impl sea_orm::ConnectionTrait,
     company: CompanyId,
-    ids: &[Uuid],
+    ids: &[UserId],
     start: OffsetDateTime,
     end: OffsetDateTime,
-    exclude: Option<Uuid>,
-) -> Result<Option<(Uuid, interview::Model)>, InterviewError> {
+    exclude: Option<InterviewId>,
+) -> Result<Option<(UserId, interview::Model)>, InterviewError> {
     store::lock_interviewers(txn, ids).await?;
     Ok(store::clashes(txn, company, ids, start, end, exclude)
         .await?
@@ -114,14 +109,10 @@ async fn first_clash(
 async fn clash(
     state: &AppState,
     company: CompanyId,
-    user: Uuid,
+    user: UserId,
     other: &interview::Model,
 ) -> InterviewError {
-    let name = match state
-        .auth
-        .lookup_users(company, &[UserId::from(user)])
-        .await
-    {
+    let name = match state.auth.lookup_users(company, &[user]).await {
         Ok(found) => found.into_iter().next().map(|u| u.full_name),
         Err(_) => None,
     };
@@ -172,12 +163,12 @@ pub async fn create(
         caller,
         &created,
         &new.interviewer_ids,
-        "INTERVIEW_SCHEDULED",
-        Some("scheduled"),
+        InterviewEvent::InterviewScheduled,
+        Some(Notice::Scheduled),
     )
     .await?;
     txn.commit().await?;
-    view(created, new.interviewer_ids)
+    Ok(view(created, new.interviewer_ids))
 }
 
 pub async fn list(
@@ -188,22 +179,23 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<InterviewView>, InterviewError> {
     let rows = store::list(&state.db, caller.company_id, filter, skip, limit).await?;
-    let ids: Vec<Uuid> = rows.iter().map(|i| i.id).collect();
+    let ids: Vec<InterviewId> = rows.iter().map(|i| i.id).collect();
     let mut who = store::participants(&state.db, &ids).await?;
-    rows.into_iter()
+    Ok(rows
+        .into_iter()
         .map(|i| {
             let people = who.remove(&i.id).unwrap_or_default();
             view(i, people)
         })
-        .collect()
+        .collect())
 }
 
 /// The interview with its interviewers.
 pub async fn load(
     state: &AppState,
     company: CompanyId,
-    id: Uuid,
-) -> Result<(interview::Model, Vec<Uuid>), InterviewError> {
+    id: InterviewId,
+) -> Result<(interview::Model, Vec<UserId>), InterviewError> {
     let i = store::find(&state.db, company, id)
         .await?
         .ok_or_else(not_found)?;
@@ -217,21 +209,21 @@ pub async fn load(
 pub async fn get(
     state: &AppState,
     caller: &Principal,
-    id: Uuid,
+    id: InterviewId,
 ) -> Result<InterviewView, InterviewError> {
     let (i, people) = load(state, caller.company_id, id).await?;
-    view(i, people)
+    Ok(view(i, people))
 }
 
 pub async fn update(
     state: &AppState,
     caller: &Principal,
-    id: Uuid,
+    id: InterviewId,
     change: InterviewChange,
 ) -> Result<InterviewView, InterviewError> {
     let company = caller.company_id;
     let (current, current_people) = load(state, company, id).await?;
-    let status: InterviewStatus = stored(&current.status)?;
+    let status = current.status;
     if status != InterviewStatus::Scheduled {
         return Err(InterviewError::conflict(format!(
             "Only a scheduled interview can be changed; this one is {status}"
@@ -262,25 +254,8 @@ pub async fn update(
         drop(txn);
         return Err(clash(state, company, user, &other).await);
     }
-    // Only the changed columns; the status and the sequence are decided in the statement.
-    let mut model = interview::ActiveModel::default();
-    if let Some(v) = change.title {
-        model.title = Set(v);
-    }
-    if let Some(v) = change.kind {
-        model.kind = Set(v.as_str().to_owned());
-    }
-    if let Some(v) = change.location {
-        model.location = Set(v);
-    }
-    if let Some(v) = change.meeting_url {
-        model.meeting_url = Set(v);
-    }
-    model.scheduled_at = Set(start);
-    model.ends_at = Set(end);
-    model.duration_minutes = Set(i32::try_from(minutes).unwrap_or(i32::MAX));
-    model.updated_at = Set(OffsetDateTime::now_utc());
-    let Some(saved) = store::update_scheduled(&*txn, company, id, model, moves).await? else {
+    let slot = Slot { start, minutes };
+    let Some(saved) = store::update_scheduled(&*txn, company, id, &change, slot).await? else {
         drop(txn);
         return Err(InterviewError::conflict(
             "Only a scheduled interview can be changed; this one was just started, \
@@ -290,18 +265,18 @@ pub async fn update(
     if let Some(ids) = &change.interviewer_ids {
         store::replace_participants(&*txn, company, id, ids).await?;
     }
-    let notice = moves.then_some("moved");
+    let notice = moves.then_some(Notice::Moved);
     announce(
         &mut txn,
         caller,
         &saved,
         &people_ids,
-        "INTERVIEW_UPDATED",
+        InterviewEvent::InterviewUpdated,
         notice,
     )
     .await?;
     txn.commit().await?;
-    view(saved, people_ids)
+    Ok(view(saved, people_ids))
 }
 
 /// A lifecycle action. The status is compared and set in one statement, so of two
@@ -309,36 +284,18 @@ pub async fn update(
 pub async fn act(
     state: &AppState,
     caller: &Principal,
-    id: Uuid,
+    id: InterviewId,
     action: Action,
 ) -> Result<InterviewView, InterviewError> {
     let company = caller.company_id;
     let (current, people) = load(state, company, id).await?;
-    let from: InterviewStatus = stored(&current.status)?;
+    let from = current.status;
     let to = from.apply(action).map_err(InterviewError::conflict)?;
-    let mut update = interview::Entity::update_many()
-        .col_expr(interview::Column::Status, Expr::value(to.as_str()))
-        .col_expr(
-            interview::Column::UpdatedAt,
-            Expr::value(OffsetDateTime::now_utc()),
-        );
-    if to == InterviewStatus::Cancelled {
-        update = update.col_expr(
-            interview::Column::Sequence,
-            Expr::col(interview::Column::Sequence).add(1),
-        );
-    }
     let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
-    let result = update
-        .filter(interview::Column::Id.eq(id))
-        .filter(interview::Column::CompanyId.eq(Uuid::from(company)))
-        .filter(interview::Column::Status.eq(from.as_str()))
-        .exec(&*txn)
-        .await?;
-    if result.rows_affected == 0 {
+    if !store::transition(&*txn, company, id, from, to).await? {
         drop(txn);
-        let now: InterviewStatus = match store::find(&state.db, company, id).await? {
-            Some(i) => stored(&i.status)?,
+        let now = match store::find(&state.db, company, id).await? {
+            Some(i) => i.status,
             None => return Err(not_found()),
         };
         return Err(InterviewError::conflict(format!(
@@ -346,25 +303,56 @@ pub async fn act(
             action.as_str()
         )));
     }
-    let kind = format!("INTERVIEW_{}", to.as_str().to_ascii_uppercase());
-    let notice = (to == InterviewStatus::Cancelled).then_some("cancelled");
-    announce(&mut txn, caller, &current, &people, &kind, notice).await?;
+    let kind = match to {
+        InterviewStatus::InProgress => InterviewEvent::InterviewInProgress,
+        InterviewStatus::Completed => InterviewEvent::InterviewCompleted,
+        InterviewStatus::Cancelled => InterviewEvent::InterviewCancelled,
+        InterviewStatus::NoShow => InterviewEvent::InterviewNoShow,
+        InterviewStatus::Scheduled => InterviewEvent::InterviewUpdated,
+    };
+    let notice = (to == InterviewStatus::Cancelled).then_some(Notice::Cancelled);
+    announce(&mut txn, caller, &current, &people, kind, notice).await?;
     txn.commit().await?;
     let (saved, _) = load(state, company, id).await?;
-    view(saved, people)
+    Ok(view(saved, people))
 }
 
-/// Records the event, and tells each interviewer when `notice` says what happened
-/// (scheduled, moved or cancelled).
+/// What the interviewers are told.
+#[derive(Clone, Copy, Debug)]
+enum Notice {
+    Scheduled,
+    Moved,
+    Cancelled,
+}
+
+impl Notice {
+    fn kind(self) -> InterviewEvent {
+        match self {
+            Notice::Scheduled => InterviewEvent::InterviewScheduled,
+            Notice::Moved => InterviewEvent::InterviewMoved,
+            Notice::Cancelled => InterviewEvent::InterviewCancelled,
+        }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            Notice::Scheduled => "scheduled",
+            Notice::Moved => "moved",
+            Notice::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Records the event, and tells each interviewer when there is a `notice` for them.
 async fn announce(
     txn: &mut UnitOfWork,
     caller: &Principal,
     i: &interview::Model,
-    interviewers: &[Uuid],
-    kind: &str,
-    notice: Option<&str>,
+    interviewers: &[UserId],
+    kind: InterviewEvent,
+    notice: Option<Notice>,
 ) -> Result<(), InterviewError> {
-    let event = Event::new(SOURCE, kind)
+    let event = Event::new(kind)
         .company(caller.company_id)
         .actor(caller.user_id)
         .resource("interview", i.id)
@@ -375,13 +363,14 @@ async fn announce(
             "duration_minutes": i.duration_minutes,
         }));
     txn.record(&event).await?;
-    let Some(what) = notice else { return Ok(()) };
+    let Some(notice) = notice else { return Ok(()) };
+    let what = notice.word();
     let when = hhmm(i.scheduled_at);
     for user in interviewers {
         let n = Notification::new(
             caller.company_id,
             *user,
-            &format!("INTERVIEW_{}", what.to_ascii_uppercase()),
+            notice.kind(),
             format!("Interview {what}: {}", i.title),
             format!(
                 "'{}' is {what}; it is set for {when} UTC ({} minutes).",
@@ -399,17 +388,14 @@ async fn announce(
 pub async fn calendar(
     state: &AppState,
     caller: &Principal,
-    id: Uuid,
+    id: InterviewId,
 ) -> Result<String, InterviewError> {
     let company = caller.company_id;
     let (i, people) = load(state, company, id).await?;
     // A deleted candidate still has a name in the calendars that already hold the event.
-    let candidate = candidate::Entity::find_by_id(i.candidate_id)
-        .filter(candidate::Column::CompanyId.eq(Uuid::from(company)))
-        .one(&state.db)
-        .await?;
-    let mut ids: Vec<UserId> = people.iter().copied().map(UserId::from).collect();
-    ids.push(UserId::from(i.created_by));
+    let candidate = candidates::find_even_deleted(&state.db, company, i.candidate_id).await?;
+    let mut ids = people.clone();
+    ids.push(i.created_by);
     let users: HashMap<UserId, UserRef> = state
         .auth
         .lookup_users(company, &ids)
@@ -417,14 +403,14 @@ pub async fn calendar(
         .into_iter()
         .map(|u| (u.id, u))
         .collect();
-    let person = |id: &Uuid| {
-        users.get(&UserId::from(*id)).map(|u| Person {
+    let person = |id: &UserId| {
+        users.get(id).map(|u| Person {
             name: u.full_name.clone(),
             email: u.email.clone(),
         })
     };
-    let kind: InterviewKind = stored(&i.kind)?;
-    let status: InterviewStatus = stored(&i.status)?;
+    let kind: InterviewKind = i.kind;
+    let status = i.status;
     let description = match &candidate {
         Some(c) => format!(
             "{} interview with {}{}",

@@ -17,5 +17,22 @@ pub struct AppState {
     pub relay: events::Relay,
 }
 
+events::event_types!(
+    /// What the interview service records in the audit trail, and the notices it sends
+    /// interviewers (`InterviewScheduled`, `InterviewMoved`, `InterviewCancelled`).
+    InterviewEvent from "interview" {
+        CandidateCreated => "CANDIDATE_CREATED",
+        CandidateUpdated => "CANDIDATE_UPDATED",
+        CandidateDeleted => "CANDIDATE_DELETED",
+        InterviewScheduled => "INTERVIEW_SCHEDULED",
+        InterviewUpdated => "INTERVIEW_UPDATED",
+        InterviewInProgress => "INTERVIEW_IN_PROGRESS",
+        InterviewCompleted => "INTERVIEW_COMPLETED",
+        InterviewCancelled => "INTERVIEW_CANCELLED",
+        InterviewNoShow => "INTERVIEW_NO_SHOW",
+        InterviewMoved => "INTERVIEW_MOVED",
+    }
+);
+
 /// The `source` of this service's events.
-pub const SOURCE: &str = "interview";
+pub const SOURCE: &str = <InterviewEvent as events::EventType>::SOURCE;

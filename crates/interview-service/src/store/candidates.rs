@@ -2,16 +2,15 @@
 //! them, and are gone from every read.
 
 use super::contains_ci;
-use crate::domain::candidate::{CandidateStatus, NewCandidate};
+use crate::domain::candidate::{CandidateChange, CandidateStatus, NewCandidate};
 use crate::entities::candidate;
-use auth_types::{CompanyId, UserId};
+use auth_types::{CandidateId, CompanyId, UserId};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 #[derive(Debug, Default, Clone)]
 pub struct CandidateFilter {
@@ -23,10 +22,11 @@ pub struct CandidateFilter {
 
 fn live(company: CompanyId) -> Condition {
     Condition::all()
-        .add(candidate::Column::CompanyId.eq(Uuid::from(company)))
+        .add(candidate::Column::CompanyId.eq(company))
         .add(candidate::Column::DeletedAt.is_null())
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn insert(
     db: &impl ConnectionTrait,
     company: CompanyId,
@@ -35,16 +35,16 @@ pub async fn insert(
 ) -> Result<candidate::Model, DbErr> {
     let now = OffsetDateTime::now_utc();
     candidate::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        company_id: Set(company.into()),
+        id: Set(CandidateId::new()),
+        company_id: Set(company),
         full_name: Set(c.full_name),
         email: Set(c.email.as_str().to_owned()),
         phone: Set(c.phone),
         position: Set(c.position),
         source: Set(c.source),
-        status: Set(c.status.as_str().to_owned()),
+        status: Set(c.status),
         notes: Set(c.notes),
-        created_by: Set(created_by.into()),
+        created_by: Set(created_by),
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
@@ -53,10 +53,11 @@ pub async fn insert(
     .await
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn find(
     db: &impl ConnectionTrait,
     company: CompanyId,
-    id: Uuid,
+    id: CandidateId,
 ) -> Result<Option<candidate::Model>, DbErr> {
     candidate::Entity::find_by_id(id)
         .filter(live(company))
@@ -64,6 +65,7 @@ pub async fn find(
         .await
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn list(
     db: &impl ConnectionTrait,
     company: CompanyId,
@@ -73,7 +75,7 @@ pub async fn list(
 ) -> Result<Vec<candidate::Model>, DbErr> {
     let mut query = candidate::Entity::find().filter(live(company));
     if let Some(status) = filter.status {
-        query = query.filter(candidate::Column::Status.eq(status.as_str()));
+        query = query.filter(candidate::Column::Status.eq(status));
     }
     if let Some(position) = &filter.position {
         query = query.filter(
@@ -97,18 +99,58 @@ pub async fn list(
         .await
 }
 
-pub async fn save(
+/// Applies the fields set in `change` to `current`.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+pub async fn update(
     db: &impl ConnectionTrait,
-    model: candidate::ActiveModel,
+    current: candidate::Model,
+    change: CandidateChange,
 ) -> Result<candidate::Model, DbErr> {
+    let mut model = current.into_active_model();
+    if let Some(v) = change.full_name {
+        model.full_name = Set(v);
+    }
+    if let Some(v) = change.email {
+        model.email = Set(v.as_str().to_owned());
+    }
+    if let Some(v) = change.phone {
+        model.phone = Set(v);
+    }
+    if let Some(v) = change.position {
+        model.position = Set(v);
+    }
+    if let Some(v) = change.source {
+        model.source = Set(v);
+    }
+    if let Some(v) = change.notes {
+        model.notes = Set(v);
+    }
+    if let Some(v) = change.status {
+        model.status = Set(v);
+    }
+    model.updated_at = Set(OffsetDateTime::now_utc());
     model.update(db).await
 }
 
+/// The candidate even if deleted: the interviews that reference one still name it.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+pub async fn find_even_deleted(
+    db: &impl ConnectionTrait,
+    company: CompanyId,
+    id: CandidateId,
+) -> Result<Option<candidate::Model>, DbErr> {
+    candidate::Entity::find_by_id(id)
+        .filter(candidate::Column::CompanyId.eq(company))
+        .one(db)
+        .await
+}
+
 /// Marks the candidate deleted; false when there was none to delete.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn soft_delete(
     db: &impl ConnectionTrait,
     company: CompanyId,
-    id: Uuid,
+    id: CandidateId,
 ) -> Result<bool, DbErr> {
     let now = OffsetDateTime::now_utc();
     let result = candidate::Entity::update_many()

@@ -4,9 +4,8 @@
 use reqwest::{Method, Response, StatusCode};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
-use service_runtime::config::Env;
 pub use test_support::{
-    ADMIN_PASSWORD, INTERNAL_KEY, Tokens, assert_error, body, seed_company, tokens_of,
+    ADMIN_PASSWORD, INTERNAL_KEY, Tokens, assert_error, body, id_of, seed_company, send,
 };
 use uuid::Uuid;
 
@@ -29,33 +28,20 @@ pub async fn spawn_platform() -> Platform {
 pub async fn spawn_platform_with(auth_grpc_url: Option<&str>) -> Platform {
     let (database_url, conn) = test_support::fresh_database().await;
     let auth = test_support::spawn_auth(&database_url, conn.clone(), &[]).await;
-    let pairs = [
-        ("DATABASE_URL", database_url.as_str()),
-        ("AUTH_GRPC_URL", auth_grpc_url.unwrap_or(&auth.grpc_address)),
-        ("INTERNAL_API_KEY", INTERNAL_KEY),
-        ("INTERVIEW_HTTP_ADDR", "127.0.0.1:0"),
-        ("INTERVIEW_GRPC_ADDR", "127.0.0.1:0"),
-        ("HTTP_WORKERS", "2"),
-    ];
-    let mut all: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    all.extend(test_support::amqp_env(&auth.amqp_prefix));
-    let settings =
-        interview_service::Settings::from_env(&Env::from_pairs(all), None).expect("settings");
-    let app = interview_service::Application::build_with_db(settings, conn.clone(), None)
-        .await
-        .expect("build interview");
-    let interview = format!("http://127.0.0.1:{}", app.port());
-    let interview_grpc = format!("http://127.0.0.1:{}", app.grpc_port());
-    tokio::spawn(app.run_until_stopped());
+    let interview = test_support::spawn_interview(
+        &database_url,
+        conn.clone(),
+        auth_grpc_url.unwrap_or(&auth.grpc_address),
+        &auth.amqp_prefix,
+        &[],
+    )
+    .await;
     let admin_email = "admin@acme.example".to_owned();
     let (_, admin_id) = seed_company(&conn, "Acme", &admin_email).await;
     Platform {
         auth: auth.address,
-        interview,
-        interview_grpc,
+        interview: interview.address,
+        interview_grpc: interview.grpc_address,
         client: test_support::client(),
         db: conn,
         admin_id: admin_id.into(),
@@ -63,21 +49,9 @@ pub async fn spawn_platform_with(auth_grpc_url: Option<&str>) -> Platform {
     }
 }
 
-pub fn id_of(v: &Value) -> Uuid {
-    v["id"].as_str().and_then(|s| s.parse().ok()).expect("id")
-}
-
 impl Platform {
     pub async fn login(&self, email: &str, password: &str) -> Tokens {
-        let res = self
-            .client
-            .post(format!("{}/api/v1/auth/login", self.auth))
-            .json(&json!({ "email": email, "password": password }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "login {email}");
-        tokens_of(&body(res).await)
+        test_support::login_ok(&self.client, &self.auth, email, password).await
     }
 
     pub async fn admin(&self) -> Tokens {
@@ -92,14 +66,8 @@ impl Platform {
         token: &str,
         body: Option<Value>,
     ) -> Response {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.interview))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        req.send().await.unwrap()
+        let url = format!("{}{path}", self.interview);
+        send(&self.client, method, &url, token, body).await
     }
 
     /// A request to the auth service.
@@ -110,49 +78,18 @@ impl Platform {
         token: &str,
         body: Option<Value>,
     ) -> Response {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.auth))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        req.send().await.unwrap()
+        let url = format!("{}{path}", self.auth);
+        send(&self.client, method, &url, token, body).await
     }
 
     /// A user of the admin's company with `role`, signed in; its id and tokens.
     pub async fn user(&self, role: &str, name: &str) -> (Uuid, Tokens) {
         let admin = self.admin().await;
-        let email = format!(
-            "{}-{}@acme.example",
-            name.to_lowercase().replace(' ', "."),
-            Uuid::new_v4().simple()
-        );
-        let res = self
-            .auth_call(
-                Method::POST,
-                "/api/v1/users",
-                &admin.access,
-                Some(json!({"email": email, "full_name": name, "password": "User-Pass1", "role": role})),
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::CREATED);
-        let id = id_of(&body(res).await);
-        (id, self.login(&email, "User-Pass1").await)
+        test_support::new_user(&self.client, &self.auth, &admin.access, role, name).await
     }
 
     pub async fn candidate(&self, token: &str, name: &str) -> Uuid {
-        let email = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
-        let res = self
-            .call(
-                Method::POST,
-                "/api/v1/candidates",
-                token,
-                Some(json!({"full_name": name, "email": email, "position": "Engineer"})),
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::CREATED, "candidate {name}");
-        id_of(&body(res).await)
+        test_support::new_candidate(&self.client, &self.interview, token, name).await
     }
 
     pub async fn schedule(

@@ -1,7 +1,7 @@
 //! The interview service against the real PostgreSQL and Redis, with real gRPC to a real
 //! auth service: both run on random ports; every test has its own database and prefix.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 mod helpers;
 
@@ -11,3 +11,5 @@ mod candidates;
 mod edges;
 mod grpc;
 mod interviews;
+mod ratelimit;
+mod revocation;

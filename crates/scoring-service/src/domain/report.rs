@@ -4,10 +4,10 @@
 
 use super::rubric::Criterion;
 use super::scorecard::Recommendation;
+use auth_types::{CandidateId, InterviewId, UserId};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 /// Ratings whose highest and lowest differ by at least this much cover three or more of
 /// the four points of the scale (e.g. 2 and 4, or 1 and 3): the evaluators disagree.
@@ -15,17 +15,17 @@ pub const DISAGREEMENT_MIN_RANGE: u8 = 2;
 
 /// One scorecard (an evaluator's latest revision) with the criteria of its rubric version.
 pub struct Card<'a> {
-    pub interview_id: Uuid,
-    pub evaluator_id: Uuid,
+    pub interview_id: InterviewId,
+    pub evaluator_id: UserId,
     pub ratings: &'a BTreeMap<String, u8>,
     pub criteria: &'a [Criterion],
     pub recommendation: Recommendation,
 }
 
 pub struct InterviewFacts {
-    pub id: Uuid,
+    pub id: InterviewId,
     pub completed: bool,
-    pub interviewer_ids: Vec<Uuid>,
+    pub interviewer_ids: Vec<UserId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -50,13 +50,13 @@ pub struct Tally {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Missing {
-    pub interview_id: Uuid,
-    pub interviewer_id: Uuid,
+    pub interview_id: InterviewId,
+    pub interviewer_id: UserId,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Report {
-    pub candidate_id: Uuid,
+    pub candidate_id: CandidateId,
     pub interviews: usize,
     pub scorecards: usize,
     pub criteria: Vec<CriterionStats>,
@@ -66,6 +66,11 @@ pub struct Report {
     pub missing_scorecards: Vec<Missing>,
     /// Keys of the criteria the evaluators disagree on.
     pub disagreements: Vec<String>,
+}
+
+/// A number of ratings or scorecards as a divisor (exact: a count is far below 2^32).
+fn count(n: usize) -> f64 {
+    f64::from(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
 fn weighted(card: &Card<'_>) -> Option<f64> {
@@ -79,7 +84,11 @@ fn weighted(card: &Card<'_>) -> Option<f64> {
     (weights > 0.0).then(|| sum / weights)
 }
 
-pub fn build(candidate_id: Uuid, interviews: &[InterviewFacts], cards: &[Card<'_>]) -> Report {
+pub fn build(
+    candidate_id: CandidateId,
+    interviews: &[InterviewFacts],
+    cards: &[Card<'_>],
+) -> Report {
     // Ratings per criterion key, in the order criteria first appear; the name of the
     // newest version seen wins.
     let mut order: Vec<String> = Vec::new();
@@ -108,12 +117,12 @@ pub fn build(candidate_id: Uuid, interviews: &[InterviewFacts], cards: &[Card<'_
         .filter_map(|key| {
             let values = ratings.get(key)?;
             let n = values.len();
-            let mean = values.iter().map(|v| f64::from(*v)).sum::<f64>() / n as f64;
+            let mean = values.iter().map(|v| f64::from(*v)).sum::<f64>() / count(n);
             let variance = values
                 .iter()
                 .map(|v| (f64::from(*v) - mean).powi(2))
                 .sum::<f64>()
-                / n as f64;
+                / count(n);
             Some(CriterionStats {
                 key: key.clone(),
                 name: names.get(key).cloned().unwrap_or_default(),
@@ -132,8 +141,8 @@ pub fn build(candidate_id: Uuid, interviews: &[InterviewFacts], cards: &[Card<'_
         .collect();
     let scores: Vec<f64> = cards.iter().filter_map(weighted).collect();
     let overall_score =
-        (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64);
-    let submitted: HashSet<(Uuid, Uuid)> = cards
+        (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / count(scores.len()));
+    let submitted: HashSet<(InterviewId, UserId)> = cards
         .iter()
         .map(|c| (c.interview_id, c.evaluator_id))
         .collect();
@@ -230,6 +239,7 @@ pub fn to_csv(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     fn crit(key: &str, name: &str, weight: f64) -> Criterion {
         Criterion {
@@ -260,12 +270,15 @@ mod tests {
             crit("coding", "Coding", 2.0),
             crit("comms", "Communication", 1.0),
         ];
-        let (i1, i2) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let (i1, i2) = (
+            InterviewId(Uuid::from_u128(1)),
+            InterviewId(Uuid::from_u128(2)),
+        );
         let (a, b, c, d) = (
-            Uuid::from_u128(10),
-            Uuid::from_u128(11),
-            Uuid::from_u128(12),
-            Uuid::from_u128(13),
+            UserId(Uuid::from_u128(10)),
+            UserId(Uuid::from_u128(11)),
+            UserId(Uuid::from_u128(12)),
+            UserId(Uuid::from_u128(13)),
         );
         let (ra, rb, rc) = (
             ratings(&[("coding", 4), ("comms", 3)]),
@@ -307,7 +320,7 @@ mod tests {
                 interviewer_ids: vec![c, d],
             },
         ];
-        let r = build(Uuid::nil(), &interviews, &cards);
+        let r = build(CandidateId(Uuid::nil()), &interviews, &cards);
         let coding = &r.criteria[0];
         assert_eq!(
             (
@@ -353,21 +366,21 @@ mod tests {
         let r1 = ratings(&[("x", 4), ("y", 2)]);
         let cards = [
             Card {
-                interview_id: Uuid::nil(),
-                evaluator_id: Uuid::from_u128(1),
+                interview_id: InterviewId(Uuid::nil()),
+                evaluator_id: UserId(Uuid::from_u128(1)),
                 ratings: &r1,
                 criteria: &v1,
                 recommendation: Recommendation::Yes,
             },
             Card {
-                interview_id: Uuid::nil(),
-                evaluator_id: Uuid::from_u128(2),
+                interview_id: InterviewId(Uuid::nil()),
+                evaluator_id: UserId(Uuid::from_u128(2)),
                 ratings: &r1,
                 criteria: &v2,
                 recommendation: Recommendation::Yes,
             },
         ];
-        let r = build(Uuid::nil(), &[], &cards);
+        let r = build(CandidateId(Uuid::nil()), &[], &cards);
         // v1: (4 + 2)/2 = 3; v2: (3·4 + 2)/4 = 3.5; mean 3.25.
         assert!(close(r.overall_score.unwrap(), 3.25));
         assert_eq!(r.criteria[1].name, "Y renamed");
@@ -377,7 +390,7 @@ mod tests {
 
     #[test]
     fn an_empty_report_has_no_score() {
-        let r = build(Uuid::nil(), &[], &[]);
+        let r = build(CandidateId(Uuid::nil()), &[], &[]);
         assert_eq!(r.overall_score, None);
         assert!(r.criteria.is_empty());
         assert!(to_csv(&r).contains("overall_score,,,,,,,,\r\n"));
@@ -390,21 +403,21 @@ mod tests {
         let rb = ratings(&[("coding", 1)]);
         let cards = [
             Card {
-                interview_id: Uuid::nil(),
-                evaluator_id: Uuid::from_u128(1),
+                interview_id: InterviewId(Uuid::nil()),
+                evaluator_id: UserId(Uuid::from_u128(1)),
                 ratings: &ra,
                 criteria: &rubric,
                 recommendation: Recommendation::Yes,
             },
             Card {
-                interview_id: Uuid::nil(),
-                evaluator_id: Uuid::from_u128(2),
+                interview_id: InterviewId(Uuid::nil()),
+                evaluator_id: UserId(Uuid::from_u128(2)),
                 ratings: &rb,
                 criteria: &rubric,
                 recommendation: Recommendation::No,
             },
         ];
-        let csv = to_csv(&build(Uuid::nil(), &[], &cards));
+        let csv = to_csv(&build(CandidateId(Uuid::nil()), &[], &cards));
         let lines: Vec<&str> = csv.split("\r\n").collect();
         assert_eq!(lines[0], "kind,key,name,mean,stddev,min,max,n,value");
         assert_eq!(
@@ -442,13 +455,13 @@ mod tests {
             ("k6", 3),
         ]);
         let cards = [Card {
-            interview_id: Uuid::nil(),
-            evaluator_id: Uuid::from_u128(1),
+            interview_id: InterviewId(Uuid::nil()),
+            evaluator_id: UserId(Uuid::from_u128(1)),
             ratings: &ra,
             criteria: &rubric,
             recommendation: Recommendation::Yes,
         }];
-        let csv = to_csv(&build(Uuid::nil(), &[], &cards));
+        let csv = to_csv(&build(CandidateId(Uuid::nil()), &[], &cards));
         let mut reader = csv::ReaderBuilder::new().from_reader(csv.as_bytes());
         let cells: Vec<String> = reader
             .records()

@@ -2,13 +2,13 @@
 //! recommendation and notes.
 
 use super::rubric::Criterion;
+use auth_types::RubricId;
 use serde::Deserialize;
 use service_runtime::http::FieldError;
 use service_runtime::named_enum;
 use service_runtime::validate::{Checks, optional_text};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 named_enum!(
     Recommendation {
@@ -24,7 +24,7 @@ pub const NOTES_MAX: usize = 10_000;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SubmitScorecard {
-    pub rubric_id: Uuid,
+    pub rubric_id: RubricId,
     /// Criterion key → 1 (strong no) .. 4 (strong yes); every criterion of the rubric.
     pub ratings: BTreeMap<String, u8>,
     pub recommendation: Recommendation,
@@ -36,7 +36,7 @@ pub struct SubmitScorecard {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AmendScorecard {
     #[serde(default)]
-    pub rubric_id: Option<Uuid>,
+    pub rubric_id: Option<RubricId>,
     pub ratings: BTreeMap<String, u8>,
     pub recommendation: Recommendation,
     #[serde(default)]

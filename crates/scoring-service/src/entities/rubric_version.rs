@@ -1,3 +1,4 @@
+use auth_types::RubricId;
 use sea_orm::entity::prelude::*;
 
 /// The criteria of one version of a rubric, as JSON; never changed once written.
@@ -5,7 +6,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "rubric_versions")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub rubric_id: Uuid,
+    pub rubric_id: RubricId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub version: i32,
     pub criteria: String,

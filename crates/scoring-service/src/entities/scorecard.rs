@@ -1,3 +1,5 @@
+use crate::domain::scorecard::Recommendation;
+use auth_types::{CandidateId, CompanyId, InterviewId, RubricId, ScorecardId, UserId};
 use sea_orm::entity::prelude::*;
 
 /// One revision of one evaluator's scorecard for one interview; never changed once
@@ -6,18 +8,18 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "scorecards")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub company_id: Uuid,
-    pub interview_id: Uuid,
-    pub candidate_id: Uuid,
-    pub evaluator_id: Uuid,
-    pub rubric_id: Uuid,
+    pub id: ScorecardId,
+    pub company_id: CompanyId,
+    pub interview_id: InterviewId,
+    pub candidate_id: CandidateId,
+    pub evaluator_id: UserId,
+    pub rubric_id: RubricId,
     pub rubric_version: i32,
     pub ratings: String,
-    pub recommendation: String,
+    pub recommendation: Recommendation,
     pub notes: Option<String>,
     pub revision: i32,
-    pub amends: Option<Uuid>,
+    pub amends: Option<ScorecardId>,
     pub submitted_at: TimeDateTimeWithTimeZone,
 }
 

@@ -7,10 +7,10 @@ use crate::service::reports as ops;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use auth_types::Caller;
+use auth_types::CandidateId;
 use serde::Deserialize;
 use service_runtime::extract::Query;
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 #[derive(Debug, Deserialize, ToSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -25,13 +25,13 @@ pub struct FormatQuery {
     pub format: Option<Format>,
 }
 
-#[utoipa::path(get, path = "/api/v1/candidates/{id}/report", tag = "reports", params(FormatQuery),
+#[utoipa::path(get, path = "/api/v1/candidates/{id}/report", tag = "reports", params(("id" = uuid::Uuid, Path, description = "The candidate's id"), FormatQuery),
     security(("bearer" = [])),
     responses((status = 200, body = Report), (status = 404, description = "No such candidate in your company")))]
 pub async fn report(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<CandidateId>,
     query: Query<FormatQuery>,
 ) -> Result<HttpResponse, ScoringError> {
     let r = ops::report(&state, &caller.0, *id).await?;

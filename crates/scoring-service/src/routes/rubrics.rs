@@ -7,10 +7,10 @@ use crate::service::rubrics::{self as ops, RubricView};
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use auth_types::Caller;
+use auth_types::RubricId;
 use serde::Deserialize;
 use service_runtime::extract::{Json, Paging, Query};
 use utoipa::IntoParams;
-use uuid::Uuid;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RubricQuery {
@@ -57,23 +57,24 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(rubrics))
 }
 
-#[utoipa::path(get, path = "/api/v1/rubrics/{id}", tag = "rubrics", params(VersionQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/rubrics/{id}", tag = "rubrics", params(("id" = uuid::Uuid, Path, description = "The rubric's id"), VersionQuery), security(("bearer" = [])),
     responses((status = 200, body = RubricView), (status = 404, description = "No such rubric or version")))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<RubricId>,
     query: Query<VersionQuery>,
 ) -> Result<HttpResponse, ScoringError> {
     Ok(HttpResponse::Ok().json(ops::get(&state, &caller.0, *id, query.version).await?))
 }
 
-#[utoipa::path(patch, path = "/api/v1/rubrics/{id}", tag = "rubrics", request_body = UpdateRubric, security(("bearer" = [])),
+#[utoipa::path(patch, path = "/api/v1/rubrics/{id}",
+    params(("id" = uuid::Uuid, Path, description = "The rubric's id")), tag = "rubrics", request_body = UpdateRubric, security(("bearer" = [])),
     responses((status = 200, description = "New criteria make a new version", body = RubricView)))]
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<RubricId>,
     body: Json<UpdateRubric>,
 ) -> Result<HttpResponse, ScoringError> {
     let change = body.into_inner().validate()?;

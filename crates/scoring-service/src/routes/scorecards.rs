@@ -7,10 +7,10 @@ use crate::service::scorecards::{self as ops, ScorecardView};
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use auth_types::Caller;
+use auth_types::{InterviewId, ScorecardId};
 use serde::Deserialize;
 use service_runtime::extract::{Json, Query};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 #[derive(Debug, Deserialize, ToSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -31,14 +31,15 @@ fn created(s: ScorecardView) -> HttpResponse {
         .json(s)
 }
 
-#[utoipa::path(post, path = "/api/v1/interviews/{id}/scorecards", tag = "scorecards", request_body = SubmitScorecard,
+#[utoipa::path(post, path = "/api/v1/interviews/{id}/scorecards",
+    params(("id" = uuid::Uuid, Path, description = "The interview's id")), tag = "scorecards", request_body = SubmitScorecard,
     security(("bearer" = [])),
     responses((status = 201, body = ScorecardView), (status = 403, description = "Not an interviewer, admin or manager"),
         (status = 409, description = "Already submitted, or the interview is not started or completed")))]
 pub async fn submit(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<InterviewId>,
     body: Json<SubmitScorecard>,
 ) -> Result<HttpResponse, ScoringError> {
     Ok(created(
@@ -46,36 +47,38 @@ pub async fn submit(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/interviews/{id}/scorecards", tag = "scorecards", params(RevisionQuery),
+#[utoipa::path(get, path = "/api/v1/interviews/{id}/scorecards", tag = "scorecards", params(("id" = uuid::Uuid, Path, description = "The interview's id"), RevisionQuery),
     security(("bearer" = [])), responses((status = 200, body = [ScorecardView])))]
 pub async fn of_interview(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<InterviewId>,
     query: Query<RevisionQuery>,
 ) -> Result<HttpResponse, ScoringError> {
     let all = query.revisions == Some(Revisions::All);
     Ok(HttpResponse::Ok().json(ops::of_interview(&state, &caller.0, *id, all).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/scorecards/{id}", tag = "scorecards", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/scorecards/{id}",
+    params(("id" = uuid::Uuid, Path, description = "The scorecard's id")), tag = "scorecards", security(("bearer" = [])),
     responses((status = 200, body = ScorecardView), (status = 404, description = "No such scorecard in your company")))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<ScorecardId>,
 ) -> Result<HttpResponse, ScoringError> {
     Ok(HttpResponse::Ok().json(ops::get(&state, &caller.0, *id).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/scorecards/{id}/amendments", tag = "scorecards", request_body = AmendScorecard,
+#[utoipa::path(post, path = "/api/v1/scorecards/{id}/amendments",
+    params(("id" = uuid::Uuid, Path, description = "The scorecard's id")), tag = "scorecards", request_body = AmendScorecard,
     security(("bearer" = [])),
     responses((status = 201, description = "The next revision; the amended one stays", body = ScorecardView),
         (status = 403, description = "Not the evaluator"), (status = 409, description = "Not the latest revision")))]
 pub async fn amend(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<ScorecardId>,
     body: Json<AmendScorecard>,
 ) -> Result<HttpResponse, ScoringError> {
     Ok(created(

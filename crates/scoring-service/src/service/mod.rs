@@ -19,18 +19,29 @@ pub struct AppState {
     pub relay: events::Relay,
 }
 
+events::event_types!(
+    /// What the scoring service records in the audit trail (and `ScorecardSubmitted`,
+    /// the notice whoever scheduled the interview gets).
+    ScoringEvent from "scoring" {
+        RubricCreated => "RUBRIC_CREATED",
+        RubricUpdated => "RUBRIC_UPDATED",
+        ScorecardSubmitted => "SCORECARD_SUBMITTED",
+        ScorecardAmended => "SCORECARD_AMENDED",
+    }
+);
+
 /// The `source` of this service's events.
-pub const SOURCE: &str = "scoring";
+pub const SOURCE: &str = <ScoringEvent as events::EventType>::SOURCE;
 
 /// One event of a scoring resource, written in the caller's transaction.
 pub async fn record(
     txn: &mut events::UnitOfWork,
     caller: &auth_types::Principal,
-    kind: &str,
+    kind: ScoringEvent,
     resource: (&str, uuid::Uuid),
     details: serde_json::Value,
-) -> Result<(), sea_orm::DbErr> {
-    let event = events::Event::new(SOURCE, kind)
+) -> Result<(), service_runtime::db::StepFailed> {
+    let event = events::Event::new(kind)
         .company(caller.company_id)
         .actor(caller.user_id)
         .resource(resource.0, resource.1)

@@ -5,16 +5,14 @@ use crate::domain::report::{self, Card, InterviewFacts, Report};
 use crate::domain::rubric::Criterion;
 use crate::error::ScoringError;
 use crate::store::{rubrics, scorecards};
-use auth_types::Principal;
+use auth_types::{CandidateId, InterviewId, Principal, RubricId};
 use platform_proto::interview::v1::InterviewStatus;
-use service_runtime::error::Failures;
 use std::collections::{BTreeMap, HashMap};
-use uuid::Uuid;
 
 pub async fn report(
     state: &AppState,
     caller: &Principal,
-    candidate: Uuid,
+    candidate: CandidateId,
 ) -> Result<Report, ScoringError> {
     let company = caller.company_id;
     let interviews = state.interviews.of_candidate(company, candidate).await?;
@@ -26,18 +24,19 @@ pub async fn report(
             interviewer_ids: i.interviewer_ids,
         })
         .collect();
-    let ids: Vec<Uuid> = facts.iter().map(|f| f.id).collect();
+    let ids: Vec<InterviewId> = facts.iter().map(|f| f.id).collect();
     let latest =
         scorecards::latest_only(scorecards::of_interviews(&state.db, company, &ids).await?);
 
-    let mut rubric_ids: Vec<Uuid> = latest.iter().map(|s| s.rubric_id).collect();
+    let mut rubric_ids: Vec<RubricId> = latest.iter().map(|s| s.rubric_id).collect();
     rubric_ids.sort();
     rubric_ids.dedup();
-    let versions: HashMap<(Uuid, i32), Vec<Criterion>> = rubrics::versions(&state.db, &rubric_ids)
-        .await?
-        .into_iter()
-        .map(|v| Ok(((v.rubric_id, v.version), rubrics::decode(&v.criteria)?)))
-        .collect::<Result<_, sea_orm::DbErr>>()?;
+    let versions: HashMap<(RubricId, i32), Vec<Criterion>> =
+        rubrics::versions(&state.db, &rubric_ids)
+            .await?
+            .into_iter()
+            .map(|v| Ok(((v.rubric_id, v.version), rubrics::decode(&v.criteria)?)))
+            .collect::<Result<_, sea_orm::DbErr>>()?;
     let ratings: Vec<BTreeMap<String, u8>> = latest
         .iter()
         .map(scorecards::ratings_of)
@@ -54,9 +53,7 @@ pub async fn report(
                 criteria: versions
                     .get(&(s.rubric_id, s.rubric_version))
                     .unwrap_or(&empty),
-                recommendation: s.recommendation.parse().map_err(|e: String| {
-                    ScoringError::unexpected(anyhow::anyhow!("stored recommendation: {e}"))
-                })?,
+                recommendation: s.recommendation,
             })
         })
         .collect::<Result<Vec<_>, ScoringError>>()?;

@@ -1,22 +1,20 @@
 //! Rubrics (page `interviews`; changed by admins and managers only).
 
-use super::AppState;
+use super::{AppState, ScoringEvent};
 use crate::domain::rubric::{Criterion, NewRubric, RubricChange};
 use crate::entities::rubric;
 use crate::error::ScoringError;
 use crate::store::{self, rubrics as repo};
-use auth_types::{Principal, Role};
+use auth_types::{Principal, Role, RubricId};
 use events::UnitOfWork;
-use sea_orm::{IntoActiveModel, Set};
 use serde::Serialize;
 use service_runtime::error::Failures;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RubricView {
-    pub id: Uuid,
+    pub id: RubricId,
     pub name: String,
     pub position: Option<String>,
     pub version: i32,
@@ -81,8 +79,8 @@ pub async fn create(
     super::record(
         &mut txn,
         caller,
-        "RUBRIC_CREATED",
-        ("rubric", r.id),
+        ScoringEvent::RubricCreated,
+        ("rubric", r.id.into()),
         serde_json::json!({"name": r.name, "version": 1}),
     )
     .await?;
@@ -111,7 +109,7 @@ pub async fn list(
 pub async fn get(
     state: &AppState,
     caller: &Principal,
-    id: Uuid,
+    id: RubricId,
     version: Option<i32>,
 ) -> Result<RubricView, ScoringError> {
     let r = repo::find(&state.db, caller.company_id, id)
@@ -127,7 +125,7 @@ pub async fn get(
 pub async fn update(
     state: &AppState,
     caller: &Principal,
-    id: Uuid,
+    id: RubricId,
     change: RubricChange,
 ) -> Result<RubricView, ScoringError> {
     may_edit(caller)?;
@@ -151,21 +149,12 @@ pub async fn update(
                 }
             })?;
     }
-    let mut model = current.into_active_model();
-    if let Some(name) = change.name {
-        model.name = Set(name);
-    }
-    if let Some(position) = change.position {
-        model.position = Set(position);
-    }
-    model.current_version = Set(version);
-    model.updated_at = Set(OffsetDateTime::now_utc());
-    let saved = repo::save(&*txn, model).await?;
+    let saved = repo::update(&*txn, current, change.name, change.position, version).await?;
     super::record(
         &mut txn,
         caller,
-        "RUBRIC_UPDATED",
-        ("rubric", id),
+        ScoringEvent::RubricUpdated,
+        ("rubric", id.into()),
         serde_json::json!({"version": version}),
     )
     .await?;

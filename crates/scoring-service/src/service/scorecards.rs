@@ -1,13 +1,13 @@
 //! Scorecards (page `interviews`): one per evaluator per interview, immutable once
 //! submitted; an amendment is the next revision and the old one stays.
 
-use super::AppState;
+use super::{AppState, ScoringEvent};
 use crate::domain::scorecard::{self, AmendScorecard, Recommendation, SubmitScorecard};
 use crate::entities::scorecard as entity;
 use crate::error::ScoringError;
 use crate::store::scorecards::{self as repo, NewRevision};
 use crate::store::{self, rubrics};
-use auth_types::{Principal, Role};
+use auth_types::{InterviewId, Principal, Role, RubricId, ScorecardId, UserId};
 use events::{Notification, UnitOfWork};
 use platform_proto::conversions::{InterviewFacts, status_name};
 use serde::Serialize;
@@ -16,21 +16,20 @@ use service_runtime::error::Failures;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScorecardView {
-    pub id: Uuid,
-    pub interview_id: Uuid,
-    pub evaluator_id: Uuid,
-    pub rubric_id: Uuid,
+    pub id: ScorecardId,
+    pub interview_id: InterviewId,
+    pub evaluator_id: UserId,
+    pub rubric_id: RubricId,
     pub rubric_version: i32,
     pub ratings: BTreeMap<String, u8>,
     pub recommendation: Recommendation,
     pub notes: Option<String>,
     pub revision: i32,
     /// The revision this one amends.
-    pub amends: Option<Uuid>,
+    pub amends: Option<ScorecardId>,
     #[serde(with = "time::serde::rfc3339")]
     pub submitted_at: OffsetDateTime,
 }
@@ -38,9 +37,7 @@ pub struct ScorecardView {
 fn view(s: entity::Model) -> Result<ScorecardView, ScoringError> {
     Ok(ScorecardView {
         ratings: repo::ratings_of(&s)?,
-        recommendation: s.recommendation.parse().map_err(|e: String| {
-            ScoringError::unexpected(anyhow::anyhow!("stored recommendation: {e}"))
-        })?,
+        recommendation: s.recommendation,
         id: s.id,
         interview_id: s.interview_id,
         evaluator_id: s.evaluator_id,
@@ -61,7 +58,7 @@ fn not_found() -> ScoringError {
 async fn current_rubric(
     state: &AppState,
     caller: &Principal,
-    id: Uuid,
+    id: RubricId,
 ) -> Result<(i32, Vec<crate::domain::rubric::Criterion>), ScoringError> {
     let Some(r) = rubrics::find(&state.db, caller.company_id, id).await? else {
         return Err(ScoringError::validation(vec![
@@ -86,8 +83,8 @@ fn duplicate(e: sea_orm::DbErr) -> ScoringError {
 
 /// Whether the caller may score this interview: one of its interviewers, or an admin or manager.
 fn may_score(caller: &Principal, interview: &InterviewFacts) -> Result<(), ScoringError> {
-    let me = Uuid::from(caller.user_id);
-    if interview.interviewer_ids.contains(&me) || matches!(caller.role, Role::Admin | Role::Manager)
+    if interview.interviewer_ids.contains(&caller.user_id)
+        || matches!(caller.role, Role::Admin | Role::Manager)
     {
         Ok(())
     } else {
@@ -100,7 +97,7 @@ fn may_score(caller: &Principal, interview: &InterviewFacts) -> Result<(), Scori
 pub async fn submit(
     state: &AppState,
     caller: &Principal,
-    interview_id: Uuid,
+    interview_id: InterviewId,
     req: SubmitScorecard,
 ) -> Result<ScorecardView, ScoringError> {
     let company = caller.company_id;
@@ -114,9 +111,7 @@ pub async fn submit(
     }
     let (version, criteria) = current_rubric(state, caller, req.rubric_id).await?;
     let scores = scorecard::validate(&criteria, req.ratings, req.recommendation, req.notes)?;
-    if let Some(existing) =
-        repo::latest(&state.db, company, interview_id, caller.user_id.into()).await?
-    {
+    if let Some(existing) = repo::latest(&state.db, company, interview_id, caller.user_id).await? {
         return Err(ScoringError::conflict(format!(
             "You already submitted a scorecard for this interview ({}); amend it instead",
             existing.id
@@ -129,7 +124,7 @@ pub async fn submit(
             company,
             interview_id,
             candidate_id: interview.candidate_id,
-            evaluator_id: caller.user_id.into(),
+            evaluator_id: caller.user_id,
             rubric_id: req.rubric_id,
             rubric_version: version,
             scores: &scores,
@@ -143,8 +138,8 @@ pub async fn submit(
     super::record(
         &mut txn,
         caller,
-        "SCORECARD_SUBMITTED",
-        ("scorecard", saved.id),
+        ScoringEvent::ScorecardSubmitted,
+        ("scorecard", saved.id.into()),
         details,
     )
     .await?;
@@ -152,7 +147,7 @@ pub async fn submit(
     let n = Notification::new(
         company,
         interview.created_by,
-        "SCORECARD_SUBMITTED",
+        ScoringEvent::ScorecardSubmitted,
         format!("Scorecard submitted: {}", interview.title),
         format!(
             "A scorecard for '{}' was submitted ({}).",
@@ -169,14 +164,14 @@ pub async fn submit(
 pub async fn amend(
     state: &AppState,
     caller: &Principal,
-    id: Uuid,
+    id: ScorecardId,
     req: AmendScorecard,
 ) -> Result<ScorecardView, ScoringError> {
     let company = caller.company_id;
     let previous = repo::find(&state.db, company, id)
         .await?
         .ok_or_else(not_found)?;
-    if previous.evaluator_id != Uuid::from(caller.user_id) {
+    if previous.evaluator_id != caller.user_id {
         return Err(ScoringError::forbidden(
             "Only the evaluator can amend a scorecard",
         ));
@@ -225,8 +220,8 @@ pub async fn amend(
     super::record(
         &mut txn,
         caller,
-        "SCORECARD_AMENDED",
-        ("scorecard", saved.id),
+        ScoringEvent::ScorecardAmended,
+        ("scorecard", saved.id.into()),
         details,
     )
     .await?;
@@ -238,7 +233,7 @@ pub async fn amend(
 pub async fn of_interview(
     state: &AppState,
     caller: &Principal,
-    interview_id: Uuid,
+    interview_id: InterviewId,
     all_revisions: bool,
 ) -> Result<Vec<ScorecardView>, ScoringError> {
     let company = caller.company_id;
@@ -255,7 +250,7 @@ pub async fn of_interview(
 pub async fn get(
     state: &AppState,
     caller: &Principal,
-    id: Uuid,
+    id: ScorecardId,
 ) -> Result<ScorecardView, ScoringError> {
     view(
         repo::find(&state.db, caller.company_id, id)

@@ -2,13 +2,12 @@
 
 use crate::domain::rubric::Criterion;
 use crate::entities::{rubric, rubric_version};
-use auth_types::{CompanyId, UserId};
+use auth_types::{CompanyId, RubricId, UserId};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 pub fn encode(criteria: &[Criterion]) -> Result<String, DbErr> {
     serde_json::to_string(criteria).map_err(|e| DbErr::Custom(format!("encoding criteria: {e}")))
@@ -18,6 +17,7 @@ pub fn decode(raw: &str) -> Result<Vec<Criterion>, DbErr> {
     serde_json::from_str(raw).map_err(|e| DbErr::Custom(format!("stored criteria: {e}")))
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn insert(
     db: &impl ConnectionTrait,
     company: CompanyId,
@@ -27,14 +27,14 @@ pub async fn insert(
     criteria: &[Criterion],
 ) -> Result<rubric::Model, DbErr> {
     let now = OffsetDateTime::now_utc();
-    let id = Uuid::now_v7();
+    let id = RubricId::new();
     let model = rubric::ActiveModel {
         id: Set(id),
-        company_id: Set(company.into()),
+        company_id: Set(company),
         name: Set(name.to_owned()),
         position: Set(position.map(str::to_owned)),
         current_version: Set(1),
-        created_by: Set(created_by.into()),
+        created_by: Set(created_by),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -44,9 +44,10 @@ pub async fn insert(
     Ok(model)
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn add_version(
     db: &impl ConnectionTrait,
-    rubric: Uuid,
+    rubric: RubricId,
     version: i32,
     criteria: &[Criterion],
 ) -> Result<(), DbErr> {
@@ -61,20 +62,22 @@ pub async fn add_version(
     .map(|_| ())
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn find(
     db: &impl ConnectionTrait,
     company: CompanyId,
-    id: Uuid,
+    id: RubricId,
 ) -> Result<Option<rubric::Model>, DbErr> {
     rubric::Entity::find_by_id(id)
-        .filter(rubric::Column::CompanyId.eq(Uuid::from(company)))
+        .filter(rubric::Column::CompanyId.eq(company))
         .one(db)
         .await
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn version(
     db: &impl ConnectionTrait,
-    rubric: Uuid,
+    rubric: RubricId,
     version: i32,
 ) -> Result<Option<Vec<Criterion>>, DbErr> {
     rubric_version::Entity::find_by_id((rubric, version))
@@ -85,9 +88,10 @@ pub async fn version(
 }
 
 /// Every version of the given rubrics, by (rubric, version).
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn versions(
     db: &impl ConnectionTrait,
-    rubrics: &[Uuid],
+    rubrics: &[RubricId],
 ) -> Result<Vec<rubric_version::Model>, DbErr> {
     rubric_version::Entity::find()
         .filter(rubric_version::Column::RubricId.is_in(rubrics.iter().copied()))
@@ -95,6 +99,7 @@ pub async fn versions(
         .await
 }
 
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn list(
     db: &impl ConnectionTrait,
     company: CompanyId,
@@ -102,8 +107,7 @@ pub async fn list(
     skip: u64,
     limit: u64,
 ) -> Result<Vec<rubric::Model>, DbErr> {
-    let mut query =
-        rubric::Entity::find().filter(rubric::Column::CompanyId.eq(Uuid::from(company)));
+    let mut query = rubric::Entity::find().filter(rubric::Column::CompanyId.eq(company));
     if let Some(p) = position {
         query = query.filter(rubric::Column::Position.eq(p));
     }
@@ -116,9 +120,23 @@ pub async fn list(
         .await
 }
 
-pub async fn save(
+/// Renames or moves `current` (what is `Some`) and points it at `version`.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+pub async fn update(
     db: &impl ConnectionTrait,
-    model: rubric::ActiveModel,
+    current: rubric::Model,
+    name: Option<String>,
+    position: Option<Option<String>>,
+    version: i32,
 ) -> Result<rubric::Model, DbErr> {
+    let mut model = current.into_active_model();
+    if let Some(name) = name {
+        model.name = Set(name);
+    }
+    if let Some(position) = position {
+        model.position = Set(position);
+    }
+    model.current_version = Set(version);
+    model.updated_at = Set(OffsetDateTime::now_utc());
     model.update(db).await
 }

@@ -184,3 +184,25 @@ async fn auth_down_means_503() {
         "Authentication service unavailable"
     );
 }
+
+#[tokio::test]
+async fn each_user_has_so_many_requests_a_minute() {
+    let p = spawn_platform_env(None, None, &[("API_RATE_LIMIT_PER_MINUTE", "2")]).await;
+    let admin = p.admin().await;
+    for remaining in [1, 0] {
+        let res = p
+            .scoring(Method::GET, "/api/v1/rubrics", &admin.access, None)
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            test_support::quota_of(&res).map(|q| (q.0, q.1)),
+            Some((2, remaining))
+        );
+    }
+    let res = p
+        .scoring(Method::GET, "/api/v1/rubrics", &admin.access, None)
+        .await;
+    assert!(res.headers().contains_key("retry-after"));
+    let detail = assert_error(res, StatusCode::TOO_MANY_REQUESTS).await;
+    assert!(detail.starts_with("Too many requests"), "{detail}");
+}

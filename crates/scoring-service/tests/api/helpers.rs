@@ -5,7 +5,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 use service_runtime::config::Env;
 pub use test_support::{
-    ADMIN_PASSWORD, INTERNAL_KEY, Tokens, assert_error, body, seed_company, tokens_of,
+    ADMIN_PASSWORD, INTERNAL_KEY, Tokens, assert_error, body, id_of, seed_company, send,
 };
 use uuid::Uuid;
 
@@ -37,71 +37,66 @@ pub async fn spawn_platform_with(
     auth_grpc: Option<&str>,
     interview_grpc: Option<&str>,
 ) -> Platform {
+    spawn_platform_env(auth_grpc, interview_grpc, &[]).await
+}
+
+/// ... and scoring reads `extra` from its environment as well.
+pub async fn spawn_platform_env(
+    auth_grpc: Option<&str>,
+    interview_grpc: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Platform {
     let (database_url, conn) = test_support::fresh_database().await;
     let auth = test_support::spawn_auth(&database_url, conn.clone(), &[]).await;
     let amqp = test_support::amqp_env(&auth.amqp_prefix);
     let with_amqp = |pairs: &[(&str, &str)]| {
         let mut all: Vec<(String, String)> = pairs
             .iter()
+            .chain(extra)
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         all.extend(amqp.iter().cloned());
         Env::from_pairs(all)
     };
-    let interview_settings = interview_service::Settings::from_env(
-        &with_amqp(&[
-            ("DATABASE_URL", database_url.as_str()),
-            ("AUTH_GRPC_URL", auth.grpc_address.as_str()),
-            ("INTERNAL_API_KEY", INTERNAL_KEY),
-            ("INTERVIEW_HTTP_ADDR", "127.0.0.1:0"),
-            ("INTERVIEW_GRPC_ADDR", "127.0.0.1:0"),
-            ("HTTP_WORKERS", "2"),
-        ]),
-        None,
+    let interview = test_support::spawn_interview(
+        &database_url,
+        conn.clone(),
+        &auth.grpc_address,
+        &auth.amqp_prefix,
+        &[],
     )
-    .unwrap();
-    let interview =
-        interview_service::Application::build_with_db(interview_settings, conn.clone(), None)
-            .await
-            .unwrap();
-    let interview_http = format!("http://127.0.0.1:{}", interview.port());
-    let interview_grpc_url = format!("http://127.0.0.1:{}", interview.grpc_port());
-    tokio::spawn(interview.run_until_stopped());
+    .await;
     let scoring_settings = scoring_service::Settings::from_env(
         &with_amqp(&[
             ("DATABASE_URL", database_url.as_str()),
             ("AUTH_GRPC_URL", auth_grpc.unwrap_or(&auth.grpc_address)),
             (
                 "INTERVIEW_GRPC_URL",
-                interview_grpc.unwrap_or(&interview_grpc_url),
+                interview_grpc.unwrap_or(&interview.grpc_address),
             ),
             ("INTERNAL_API_KEY", INTERNAL_KEY),
             ("SCORING_HTTP_ADDR", "127.0.0.1:0"),
             ("HTTP_WORKERS", "2"),
+            ("API_RATE_LIMIT_PER_MINUTE", "0"),
         ]),
         None,
     )
     .unwrap();
-    let scoring = scoring_service::Application::build_with_db(scoring_settings, conn.clone(), None)
-        .await
-        .unwrap();
+    let scoring =
+        scoring_service::Application::build_with_db(scoring_settings, conn.clone(), None).unwrap();
     let scoring_http = format!("http://127.0.0.1:{}", scoring.port());
     tokio::spawn(scoring.run_until_stopped());
     let admin_email = "admin@acme.example".to_owned();
     seed_company(&conn, "Acme", &admin_email).await;
     Platform {
         auth: auth.address,
-        interview: interview_http,
+        interview: interview.address,
         scoring: scoring_http,
         client: test_support::client(),
         db: conn,
         admin_email,
         amqp_prefix: auth.amqp_prefix,
     }
-}
-
-pub fn id_of(v: &Value) -> Uuid {
-    v["id"].as_str().and_then(|s| s.parse().ok()).expect("id")
 }
 
 impl Platform {
@@ -113,14 +108,7 @@ impl Platform {
         token: &str,
         body: Option<Value>,
     ) -> Response {
-        let mut req = self
-            .client
-            .request(method, format!("{base}{path}"))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        req.send().await.unwrap()
+        send(&self.client, method, &format!("{base}{path}"), token, body).await
     }
 
     pub async fn scoring(
@@ -144,15 +132,7 @@ impl Platform {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Tokens {
-        let res = self
-            .client
-            .post(format!("{}/api/v1/auth/login", self.auth))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        tokens_of(&body(res).await)
+        test_support::login_ok(&self.client, &self.auth, email, password).await
     }
 
     pub async fn admin(&self) -> Tokens {
@@ -161,23 +141,7 @@ impl Platform {
 
     pub async fn user(&self, role: &str, name: &str) -> (Uuid, Tokens) {
         let admin = self.admin().await;
-        let email = format!(
-            "{}-{}@acme.example",
-            name.to_lowercase().replace(' ', "."),
-            Uuid::new_v4().simple()
-        );
-        let res = self
-            .send(
-                &self.auth,
-                Method::POST,
-                "/api/v1/users",
-                &admin.access,
-                Some(json!({"email": email, "full_name": name, "password": "User-Pass1", "role": role})),
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::CREATED);
-        let id = id_of(&body(res).await);
-        (id, self.login(&email, "User-Pass1").await)
+        test_support::new_user(&self.client, &self.auth, &admin.access, role, name).await
     }
 
     pub async fn grant(&self, user: Uuid, pages: Value) {
@@ -195,17 +159,7 @@ impl Platform {
     }
 
     pub async fn candidate(&self, token: &str, name: &str) -> Uuid {
-        let email = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
-        let res = self
-            .interviews(
-                Method::POST,
-                "/api/v1/candidates",
-                token,
-                Some(json!({"full_name": name, "email": email})),
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::CREATED);
-        id_of(&body(res).await)
+        test_support::new_candidate(&self.client, &self.interview, token, name).await
     }
 
     /// An interview of `candidate` with `interviewers`, moved to `status` by its action.

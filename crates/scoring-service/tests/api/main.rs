@@ -1,7 +1,7 @@
 //! The scoring service against the real PostgreSQL and Redis, with real gRPC to real
 //! auth and interview services, all on random ports with a database of their own.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 mod helpers;
 

@@ -2,7 +2,8 @@
 //! Lua script; a mutex makes each operation atomic.
 
 use super::{
-    LOCKOUT_CHECK_SLOT, LockoutGate, Owner, RotateOutcome, Rotation, StoreError, TokenStore,
+    Attempt, LOCKOUT_CHECK_SLOT, LockoutGate, Owner, RotateOutcome, Rotation, StoreError,
+    TokenStore,
 };
 use auth_types::{SessionId, TokenId};
 use std::collections::HashMap;
@@ -79,7 +80,7 @@ impl MemoryTokenStore {
         let mut state = self
             .state
             .lock()
-            .map_err(|_| StoreError("in-process token store is poisoned".into()))?;
+            .map_err(|e| StoreError(format!("in-process token store is poisoned: {e}")))?;
         state.sweep(now);
         Ok(f(&mut state, now))
     }
@@ -142,6 +143,28 @@ impl TokenStore for MemoryTokenStore {
         })
     }
 
+    async fn unrotate(
+        &self,
+        family: SessionId,
+        presented: TokenId,
+        next: TokenId,
+    ) -> Result<bool, StoreError> {
+        self.with(|s, _| {
+            let Some(fam) = s.families.get_mut(&family) else {
+                return false;
+            };
+            let undo = !fam.revoked
+                && fam.current == next
+                && fam.prev.is_some_and(|(prev, _)| prev == presented);
+            if undo {
+                fam.current = presented;
+                fam.prev = None;
+                s.rotated.remove(&presented);
+            }
+            undo
+        })
+    }
+
     async fn revoke_family(&self, family: SessionId, ttl: Duration) -> Result<(), StoreError> {
         self.with(|s, now| {
             let fam = s.families.entry(family).or_insert(Family {
@@ -155,7 +178,12 @@ impl TokenStore for MemoryTokenStore {
         })
     }
 
-    async fn deny_access_token(&self, jti: TokenId, ttl: Duration) -> Result<(), StoreError> {
+    async fn deny_access_token(
+        &self,
+        _family: SessionId,
+        jti: TokenId,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
         self.with(|s, now| {
             s.denied.insert(jti, now + ttl);
         })
@@ -212,7 +240,7 @@ impl TokenStore for MemoryTokenStore {
     async fn lockout_settle(
         &self,
         account: &str,
-        success: bool,
+        attempt: Attempt,
         threshold: u32,
         lock: Duration,
     ) -> Result<bool, StoreError> {
@@ -222,7 +250,10 @@ impl TokenStore for MemoryTokenStore {
                 l.inflight.remove(0);
             }
             l.touched = Some(now);
-            if success {
+            if attempt == Attempt::Unchecked {
+                return false;
+            }
+            if attempt == Attempt::Succeeded {
                 l.fails = 0;
                 l.locked_until = None;
                 return false;
@@ -341,7 +372,7 @@ mod tests {
             .await
             .unwrap();
         let (kept, denied) = (TokenId::new(), TokenId::new());
-        store.deny_access_token(denied, TTL).await.unwrap();
+        store.deny_access_token(family, denied, TTL).await.unwrap();
         assert!(
             !store
                 .is_access_revoked(kept, family, owner())
@@ -441,7 +472,7 @@ mod tests {
             .unwrap();
         let jti = TokenId::new();
         store
-            .deny_access_token(jti, Duration::from_millis(10))
+            .deny_access_token(family, jti, Duration::from_millis(10))
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(30)).await;
@@ -492,7 +523,7 @@ mod tests {
         let mut locked = 0;
         for _ in 0..checks {
             if store
-                .lockout_settle("a@b.example", false, 5, lock)
+                .lockout_settle("a@b.example", Attempt::Failed, 5, lock)
                 .await
                 .unwrap()
             {
@@ -511,7 +542,7 @@ mod tests {
         );
         // A success forgets the failures.
         store
-            .lockout_settle("a@b.example", true, 5, lock)
+            .lockout_settle("a@b.example", Attempt::Succeeded, 5, lock)
             .await
             .unwrap();
         for _ in 0..4 {
@@ -521,10 +552,33 @@ mod tests {
             );
             assert!(
                 !store
-                    .lockout_settle("a@b.example", false, 5, lock)
+                    .lockout_settle("a@b.example", Attempt::Failed, 5, lock)
                     .await
                     .unwrap()
             );
         }
+    }
+
+    #[tokio::test]
+    async fn an_unchecked_attempt_counts_neither_way() {
+        let store = MemoryTokenStore::new();
+        let lock = Duration::from_secs(60);
+        for _ in 0..10 {
+            assert_eq!(
+                store.lockout_begin("a@b.example", 5).await.unwrap(),
+                LockoutGate::Check
+            );
+            assert!(
+                !store
+                    .lockout_settle("a@b.example", Attempt::Unchecked, 5, lock)
+                    .await
+                    .unwrap()
+            );
+        }
+        assert_eq!(
+            store.lockout_begin("a@b.example", 5).await.unwrap(),
+            LockoutGate::Check,
+            "ten unchecked attempts lock nothing and hold no slot"
+        );
     }
 }

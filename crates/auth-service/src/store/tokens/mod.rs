@@ -15,6 +15,13 @@ use std::time::Duration;
 #[error("token store: {0}")]
 pub struct StoreError(pub String);
 
+impl StoreError {
+    /// The step that met the error, in front of it (`rotating the refresh token: ...`).
+    pub fn during(self, step: &str) -> Self {
+        Self(format!("{step}: {}", self.0))
+    }
+}
+
 /// Who a session family was issued to. A token naming a family is accepted only when it
 /// names the same user and company: with the signing key alone nobody can ride another
 /// user's live session.
@@ -60,6 +67,15 @@ pub enum RotateOutcome {
     Unknown,
 }
 
+/// How a reserved lockout check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    Succeeded,
+    Failed,
+    /// The password was never checked: it counts neither way.
+    Unchecked,
+}
+
 /// Whether a password may be checked against an account's hash now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockoutGate {
@@ -91,11 +107,26 @@ pub trait TokenStore: Send + Sync {
     /// one sees `Rotated`.
     async fn rotate(&self, rotation: Rotation) -> Result<RotateOutcome, StoreError>;
 
+    /// Takes back a rotation whose answer never reached the client (the database failed
+    /// after it): `presented` is current again, so the client's retry is not taken for
+    /// theft. Only while `next` is still current (nobody used it); true when undone.
+    async fn unrotate(
+        &self,
+        family: SessionId,
+        presented: TokenId,
+        next: TokenId,
+    ) -> Result<bool, StoreError>;
+
     /// Revokes a family: none of its refresh or access tokens is accepted afterwards.
     async fn revoke_family(&self, family: SessionId, ttl: Duration) -> Result<(), StoreError>;
 
     /// Denies one access token until it would have expired anyway.
-    async fn deny_access_token(&self, jti: TokenId, ttl: Duration) -> Result<(), StoreError>;
+    async fn deny_access_token(
+        &self,
+        family: SessionId,
+        jti: TokenId,
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
 
     /// Whether an access token may no longer be used: denied itself, its family revoked
     /// or unknown (fail closed when the store lost the family), or the family issued to
@@ -117,11 +148,12 @@ pub trait TokenStore: Send + Sync {
     -> Result<LockoutGate, StoreError>;
 
     /// Settles a reserved check: success clears the failures; a failure counts, and the
-    /// one that reaches `threshold` locks the account for `lock` (answers `true`).
+    /// one that reaches `threshold` locks the account for `lock` (answers `true`); an
+    /// attempt never checked (hashing was overloaded) only gives its slot back.
     async fn lockout_settle(
         &self,
         account: &str,
-        success: bool,
+        attempt: Attempt,
         threshold: u32,
         lock: Duration,
     ) -> Result<bool, StoreError>;
@@ -134,4 +166,15 @@ pub trait TokenStore: Send + Sync {
 
     /// The name operators know the store by, for readiness reports.
     fn name(&self) -> &'static str;
+}
+
+/// The token store as the counter of the API rate limit: the same windows (`hit`) the
+/// sign-in limits use, so replicas share them through Redis.
+pub struct Counting(pub std::sync::Arc<dyn TokenStore>);
+
+#[async_trait::async_trait]
+impl service_runtime::ratelimit::Counter for Counting {
+    async fn hit(&self, key: &str, window: Duration) -> anyhow::Result<(u64, Duration)> {
+        Ok(self.0.hit(key, window).await?)
+    }
 }

@@ -3,7 +3,8 @@
 //! so nothing outlives the token it is about.
 
 use super::{
-    LOCKOUT_CHECK_SLOT, LockoutGate, Owner, RotateOutcome, Rotation, StoreError, TokenStore,
+    Attempt, LOCKOUT_CHECK_SLOT, LockoutGate, Owner, RotateOutcome, Rotation, StoreError,
+    TokenStore,
 };
 use auth_types::{SessionId, TokenId};
 use deadpool_redis::{Config, Pool, Runtime};
@@ -36,6 +37,18 @@ redis.call('HSET', KEYS[1], 'revoked', '1')
 return 'reuse'
 ";
 
+/// KEYS as ROTATE. ARGV: presented jti, next jti. Undoes a rotation while its successor
+/// is unused: `presented` current again, its rotated marker gone. Answers 1 when undone.
+const UNROTATE: &str = r"
+if redis.call('HGET', KEYS[1], 'revoked') ~= '0' then return 0 end
+if redis.call('HGET', KEYS[1], 'current') ~= ARGV[2] then return 0 end
+if redis.call('HGET', KEYS[1], 'prev') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'current', ARGV[1])
+redis.call('HDEL', KEYS[1], 'prev', 'prev_at')
+redis.call('DEL', KEYS[2])
+return 1
+";
+
 /// KEYS[1] the account's hash {fails, locked_until}; KEYS[2] its checks in flight.
 /// ARGV: threshold, slot ttl (s), state ttl (s). The lock is timed by the Redis server's
 /// clock, so every replica agrees. Answers {0} check, {1, seconds} locked, {2} full.
@@ -51,11 +64,12 @@ redis.call('EXPIRE', KEYS[2], ARGV[2])
 return {0, 0}
 ";
 
-/// KEYS as LOCKOUT_BEGIN. ARGV: success (1/0), threshold, lock (s), state ttl (s).
-/// Answers 1 when this failure locked the account.
+/// KEYS as LOCKOUT_BEGIN. ARGV: 1 success, 0 failure, 2 unchecked; threshold, lock (s),
+/// state ttl (s). Answers 1 when this failure locked the account.
 const LOCKOUT_SETTLE: &str = r"
 local inflight = tonumber(redis.call('GET', KEYS[2]) or '0')
 if inflight > 1 then redis.call('DECR', KEYS[2]) else redis.call('DEL', KEYS[2]) end
+if ARGV[1] == '2' then return 0 end
 if ARGV[1] == '1' then
   redis.call('DEL', KEYS[1])
   return 0
@@ -77,6 +91,7 @@ pub struct RedisTokenStore {
     pool: Pool,
     prefix: String,
     rotate: redis::Script,
+    unrotate: redis::Script,
     lockout_begin: redis::Script,
     lockout_settle: redis::Script,
 }
@@ -99,6 +114,7 @@ impl RedisTokenStore {
             pool,
             prefix: prefix.into(),
             rotate: redis::Script::new(ROTATE),
+            unrotate: redis::Script::new(UNROTATE),
             lockout_begin: redis::Script::new(LOCKOUT_BEGIN),
             lockout_settle: redis::Script::new(LOCKOUT_SETTLE),
         })
@@ -108,12 +124,15 @@ impl RedisTokenStore {
         self.pool.get().await.map_err(err)
     }
 
+    // A family's keys share one hash tag, `{<family>}`: the rotation script and the
+    // access check each touch two of them, which Redis Cluster allows only within a slot.
+
     fn family_key(&self, family: SessionId) -> String {
-        format!("{}rt:fam:{family}", self.prefix)
+        format!("{}rt:{{{family}}}:fam", self.prefix)
     }
 
-    fn rotated_key(&self, jti: TokenId) -> String {
-        format!("{}rt:used:{jti}", self.prefix)
+    fn rotated_key(&self, family: SessionId, jti: TokenId) -> String {
+        format!("{}rt:{{{family}}}:used:{jti}", self.prefix)
     }
 
     /// An account's lockout keys, sharing one hash tag so a script may use both on Redis
@@ -125,8 +144,8 @@ impl RedisTokenStore {
         )
     }
 
-    fn denied_key(&self, jti: TokenId) -> String {
-        format!("{}at:deny:{jti}", self.prefix)
+    fn denied_key(&self, family: SessionId, jti: TokenId) -> String {
+        format!("{}rt:{{{family}}}:deny:{jti}", self.prefix)
     }
 }
 
@@ -164,7 +183,7 @@ impl TokenStore for RedisTokenStore {
         let outcome: String = self
             .rotate
             .key(self.family_key(r.family))
-            .key(self.rotated_key(r.presented))
+            .key(self.rotated_key(r.family, r.presented))
             .arg(r.presented.to_string())
             .arg(r.next.to_string())
             .arg(r.grace.as_millis().to_string())
@@ -183,6 +202,25 @@ impl TokenStore for RedisTokenStore {
         }
     }
 
+    async fn unrotate(
+        &self,
+        family: SessionId,
+        presented: TokenId,
+        next: TokenId,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn().await?;
+        let undone: i64 = self
+            .unrotate
+            .key(self.family_key(family))
+            .key(self.rotated_key(family, presented))
+            .arg(presented.to_string())
+            .arg(next.to_string())
+            .invoke_async(&mut conn)
+            .await
+            .map_err(err)?;
+        Ok(undone == 1)
+    }
+
     async fn revoke_family(&self, family: SessionId, ttl: Duration) -> Result<(), StoreError> {
         let key = self.family_key(family);
         let mut conn = self.conn().await?;
@@ -197,10 +235,15 @@ impl TokenStore for RedisTokenStore {
             .map_err(err)
     }
 
-    async fn deny_access_token(&self, jti: TokenId, ttl: Duration) -> Result<(), StoreError> {
+    async fn deny_access_token(
+        &self,
+        family: SessionId,
+        jti: TokenId,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         redis::cmd("SET")
-            .arg(self.denied_key(jti))
+            .arg(self.denied_key(family, jti))
             .arg("1")
             .arg("EX")
             .arg(ttl_secs(ttl))
@@ -218,7 +261,7 @@ impl TokenStore for RedisTokenStore {
         let mut conn = self.conn().await?;
         let (denied, (revoked, issued_to)): (bool, (Option<String>, Option<String>)) =
             redis::pipe()
-                .exists(self.denied_key(jti))
+                .exists(self.denied_key(family, jti))
                 .cmd("HMGET")
                 .arg(self.family_key(family))
                 .arg("revoked")
@@ -275,7 +318,7 @@ impl TokenStore for RedisTokenStore {
     async fn lockout_settle(
         &self,
         account: &str,
-        success: bool,
+        attempt: Attempt,
         threshold: u32,
         lock: Duration,
     ) -> Result<bool, StoreError> {
@@ -285,7 +328,11 @@ impl TokenStore for RedisTokenStore {
             .lockout_settle
             .key(state)
             .key(inflight)
-            .arg(u8::from(success))
+            .arg(match attempt {
+                Attempt::Failed => 0u8,
+                Attempt::Succeeded => 1,
+                Attempt::Unchecked => 2,
+            })
             .arg(threshold)
             .arg(lock.as_secs())
             .arg(ttl_secs(FAILURES_REMEMBERED.max(lock)))

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Benchmarks (`make bench`, `make bench-compare`): build the release binaries, start the
+# four services against a fresh database on the real PostgreSQL, Redis and RabbitMQ, and
+# measure them with the peers' wrk driver (../shared/peers/bench: GET /users/me at 64
+# connections, login at 16, chained refresh at 16, /users/me alone and during logins),
+# then the interview service's GET /api/v1/candidates?limit=20 at 64 connections, and
+# each service's memory (RSS now, and its peak) after the load.
+#
+#   scripts/bench.sh            the project alone; prints the driver's table and ours
+#   scripts/bench.sh compare    ../shared/peers/compare.sh: the FastAPI peer and the
+#                               project alternating, two rounds, medians and ratios
+#
+# Rate limits and lockout are off for the run (every request comes from one address and
+# one account), logging at warn. Benchmarks, not tests: nothing here fails on a number.
+# Environment: BENCH_PEERS (default ../shared/peers), DURATION (driver's seconds per run,
+# default 15), BENCH_PG_URL / BENCH_REDIS_URL / BENCH_AMQP_URL (default the local servers).
+# Logs and results: target/bench/ (replaced by the next run).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MODE=${1:-alone}
+PEERS=${BENCH_PEERS:-$ROOT/../shared/peers}
+OUT="$ROOT/target/bench"
+PG_URL=${BENCH_PG_URL:-${TEST_PG_URL:-postgres://postgres@127.0.0.1:5432}}
+REDIS_URL=${BENCH_REDIS_URL:-${TEST_REDIS_URL:-redis://127.0.0.1:6379}}
+AMQP_URL=${BENCH_AMQP_URL:-${TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}}
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+[[ -x $PEERS/bench/run.sh ]] || die "no peers' driver at $PEERS/bench/run.sh (set BENCH_PEERS)"
+if ! command -v wrk >/dev/null; then
+    say "installing wrk (Debian package)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || die "apt-get install wrk failed"
+fi
+
+say "building release binaries"
+(cd "$ROOT" && cargo build --release --bins -q)
+
+rm -rf "$OUT" && mkdir -p "$OUT"
+run_id=$(date +%s)-$$
+DB="bench_${run_id//-/_}"
+psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >/dev/null
+DATABASE_URL="$PG_URL/$DB?sslmode=disable"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+AUTH_HTTP=$(free_port) AUTH_GRPC=$(free_port) INTERVIEW_HTTP=$(free_port)
+INTERVIEW_GRPC=$(free_port) SCORING_HTTP=$(free_port) AUDIT_HTTP=$(free_port)
+EMAIL=bench-admin@bench.example
+PASSWORD=Bench-Passw0rd-$run_id
+KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+
+COMMON=(
+    "DATABASE_URL=$DATABASE_URL" "INTERNAL_API_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
+    "AMQP_URL=$AMQP_URL" "AMQP_PREFIX=bench.$run_id." "AMQP_EXPIRE_UNUSED_MS=60000"
+    "LOG_LEVEL=warn" "API_RATE_LIMIT_PER_MINUTE=0"
+)
+AUTH=(
+    "REDIS_URL=$REDIS_URL" "REDIS_KEY_PREFIX=bench:$run_id:" "SECRET_KEY=$KEY"
+    "AUTH_HTTP_ADDR=127.0.0.1:$AUTH_HTTP" "AUTH_GRPC_ADDR=127.0.0.1:$AUTH_GRPC"
+    "LOGIN_RATE_LIMIT_PER_MINUTE=0" "LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE=0"
+    "REFRESH_RATE_LIMIT_PER_MINUTE=0" "REFRESH_RATE_LIMIT_PER_IP_PER_MINUTE=0"
+    "LOCKOUT_MINUTES=0" "ACCESS_TOKEN_EXPIRE_MINUTES=60"
+)
+declare -A PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    redis-cli -u "$REDIS_URL" --scan --pattern "bench:$run_id:*" 2>/dev/null | xargs -r redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
+    psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+env "${COMMON[@]}" "${AUTH[@]}" "$BIN/auth-service" migrate >"$OUT/migrate.log" 2>&1
+ADMIN_COMPANY="Bench Company" ADMIN_EMAIL=$EMAIL ADMIN_PASSWORD=$PASSWORD \
+    env "${COMMON[@]}" "${AUTH[@]}" "$BIN/auth-service" create-admin >"$OUT/create-admin.log" 2>&1
+
+start() {
+    local name=$1 bin=$2
+    shift 2
+    env "${COMMON[@]}" "$@" "$BIN/$bin" >"$OUT/$name.log" 2>&1 &
+    PIDS[$name]=$!
+}
+ready() {
+    local name=$1 port=$2 deadline=$((SECONDS + 60))
+    until curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz"; do
+        kill -0 "${PIDS[$name]}" 2>/dev/null || { tail -n 20 "$OUT/$name.log" >&2; die "$name exited"; }
+        ((SECONDS < deadline)) || die "$name not ready in 60 s"
+        sleep 0.2
+    done
+}
+start auth auth-service "${AUTH[@]}"
+ready auth "$AUTH_HTTP"
+start interview interview-service "AUTH_GRPC_URL=http://127.0.0.1:$AUTH_GRPC" \
+    "INTERVIEW_HTTP_ADDR=127.0.0.1:$INTERVIEW_HTTP" "INTERVIEW_GRPC_ADDR=127.0.0.1:$INTERVIEW_GRPC"
+start scoring scoring-service "AUTH_GRPC_URL=http://127.0.0.1:$AUTH_GRPC" \
+    "INTERVIEW_GRPC_URL=http://127.0.0.1:$INTERVIEW_GRPC" "SCORING_HTTP_ADDR=127.0.0.1:$SCORING_HTTP"
+start audit audit-writer "AUTH_GRPC_URL=http://127.0.0.1:$AUTH_GRPC" "AUDIT_HTTP_ADDR=127.0.0.1:$AUDIT_HTTP"
+ready interview "$INTERVIEW_HTTP"
+ready scoring "$SCORING_HTTP"
+ready audit "$AUDIT_HTTP"
+
+rss() { # name: "RSS now / peak" in MB
+    awk '/^VmRSS/ {r=$2} /^VmHWM/ {h=$2} END {printf "%.0f / %.0f MB", r/1024, h/1024}' "/proc/${PIDS[$1]}/status"
+}
+declare -A IDLE=()
+for name in auth interview scoring audit; do IDLE[$name]=$(rss "$name"); done
+
+AUTH_URL="http://127.0.0.1:$AUTH_HTTP"
+if [[ $MODE == compare ]]; then
+    say "peer and project alternating (../shared/peers/compare.sh)"
+    "$PEERS/compare.sh" "$AUTH_URL" "$EMAIL" "$PASSWORD" 2 "$OUT/compare" | tee "$OUT/compare.txt"
+else
+    say "the peers' driver against auth"
+    LABEL=project "$PEERS/bench/run.sh" "$AUTH_URL" "$EMAIL" "$PASSWORD" "$OUT/auth.json" | tee "$OUT/auth.txt"
+fi
+AFTER_LOGINS=$(rss auth)
+
+# Interview reads: twenty candidates a page, as the issue measures them.
+token=$(curl -fsS -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" "$AUTH_URL/api/v1/auth/login" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+for i in $(seq 1 40); do
+    curl -fsS -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        -d "{\"full_name\":\"Candidate $i\",\"email\":\"c$i-$run_id@bench.example\"}" \
+        "http://127.0.0.1:$INTERVIEW_HTTP/api/v1/candidates"
+done
+CANDIDATES="http://127.0.0.1:$INTERVIEW_HTTP/api/v1/candidates?limit=20"
+wrk -t2 -c64 -d3s -H "Authorization: Bearer $token" "$CANDIDATES" >/dev/null
+wrk -t2 -c64 -d"${DURATION:-15}"s --latency -H "Authorization: Bearer $token" "$CANDIDATES" >"$OUT/candidates.txt"
+read -r cand_rps cand_p50 cand_p99 < <(python3 - "$OUT/candidates.txt" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def ms(v):
+    n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
+    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+rps = re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)
+p50 = re.search(r"50%\s+(\S+)", text).group(1)
+p99 = re.search(r"99%\s+(\S+)", text).group(1)
+print(rps, f"{ms(p50):.2f}", f"{ms(p99):.2f}")
+PY
+)
+
+{
+    echo
+    echo "| scenario | req/s | p50 ms | p99 ms |"
+    echo "|---|---|---|---|"
+    echo "| interview GET /api/v1/candidates?limit=20, 64 connections | $cand_rps | $cand_p50 | $cand_p99 |"
+    echo
+    echo "| service | RSS idle / peak | after the load / peak |"
+    echo "|---|---|---|"
+    echo "| auth (after the auth scenarios) | ${IDLE[auth]} | $AFTER_LOGINS |"
+    for name in interview scoring audit; do echo "| $name | ${IDLE[$name]} | $(rss "$name") |"; done
+} | tee "$OUT/project.txt"
