@@ -3,8 +3,9 @@
 # four services against a fresh database on the real PostgreSQL, Redis and RabbitMQ, and
 # measure them with the peers' wrk driver (../shared/peers/bench: GET /users/me at 64
 # connections, login at 16, chained refresh at 16, /users/me alone and during logins),
-# then the interview service's GET /api/v1/candidates?limit=20 at 64 connections, and
-# each service's memory (RSS now, and its peak) after the load.
+# then the other services' reads at 64 connections (scripts/bench_reads.py closed), then
+# 10,000 keep-alive connections with an open-loop 5,000 req/s of mixed reads for 60 s (oha,
+# scripts/bench_reads.py open), and each service's memory (RSS now, and its peak).
 #
 #   scripts/bench.sh            the project alone; prints the driver's table and ours
 #   scripts/bench.sh compare    ../shared/peers/compare.sh: the FastAPI peer and the
@@ -12,8 +13,10 @@
 #
 # Rate limits and lockout are off for the run (every request comes from one address and
 # one account), logging at warn. Benchmarks, not tests: nothing here fails on a number.
-# Environment: BENCH_PEERS (default ../shared/peers), DURATION (driver's seconds per run,
-# default 15), BENCH_PG_URL / BENCH_REDIS_URL / BENCH_AMQP_URL (default the local servers).
+# Environment: BENCH_PARTS (which of auth,reads,open to run; default all), BENCH_PEERS
+# (default ../shared/peers), DURATION (driver's seconds per run,
+# default 15), OPEN_CONNECTIONS / OPEN_RATE / OPEN_SECONDS (the open loop: 10000, 5000,
+# 60), BENCH_PG_URL / BENCH_REDIS_URL / BENCH_AMQP_URL (default the local servers).
 # Logs and results: target/bench/ (replaced by the next run).
 set -euo pipefail
 
@@ -83,7 +86,7 @@ start() {
 }
 ready() {
     local name=$1 port=$2 deadline=$((SECONDS + 60))
-    until curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz"; do
+    until curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz"; do
         kill -0 "${PIDS[$name]}" 2>/dev/null || { tail -n 20 "$OUT/$name.log" >&2; die "$name exited"; }
         ((SECONDS < deadline)) || die "$name not ready in 60 s"
         sleep 0.2
@@ -107,7 +110,10 @@ declare -A IDLE=()
 for name in auth interview scoring audit; do IDLE[$name]=$(rss "$name"); done
 
 AUTH_URL="http://127.0.0.1:$AUTH_HTTP"
-if [[ $MODE == compare ]]; then
+PARTS=",${BENCH_PARTS:-auth,reads,open},"
+if [[ $PARTS != *,auth,* ]]; then
+    say "skipping the peers' driver (BENCH_PARTS)"
+elif [[ $MODE == compare ]]; then
     say "peer and project alternating (../shared/peers/compare.sh)"
     "$PEERS/compare.sh" "$AUTH_URL" "$EMAIL" "$PASSWORD" 2 "$OUT/compare" | tee "$OUT/compare.txt"
 else
@@ -116,36 +122,50 @@ else
 fi
 AFTER_LOGINS=$(rss auth)
 
-# Interview reads: twenty candidates a page, as the issue measures them.
+# Reads on the other services: twenty a page, as the issue measures them, on a company
+# with forty candidates, ten interviews and five rubrics.
 token=$(curl -fsS -H 'Content-Type: application/json' \
     -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" "$AUTH_URL/api/v1/auth/login" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+me=$(curl -fsS -H "Authorization: Bearer $token" "$AUTH_URL/api/v1/users/me" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+post() { # url body: the created resource's id
+    curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$2" "$1" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+INTERVIEW="http://127.0.0.1:$INTERVIEW_HTTP" SCORING="http://127.0.0.1:$SCORING_HTTP"
+# One interviewer (the admin) cannot be in two interviews at once: a day apart each.
+start_at() { python3 -c 'import datetime as d, sys; print((d.datetime.now(d.timezone.utc) + d.timedelta(days=7 + int(sys.argv[1]))).strftime("%Y-%m-%dT%H:%M:%SZ"))' "$1"; }
 for i in $(seq 1 40); do
-    curl -fsS -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-        -d "{\"full_name\":\"Candidate $i\",\"email\":\"c$i-$run_id@bench.example\"}" \
-        "http://127.0.0.1:$INTERVIEW_HTTP/api/v1/candidates"
+    candidate=$(post "$INTERVIEW/api/v1/candidates" "{\"full_name\":\"Candidate $i\",\"email\":\"c$i-$run_id@bench.example\"}")
+    if ((i <= 10)); then
+        post "$INTERVIEW/api/v1/interviews" "{\"candidate_id\":\"$candidate\",\"interviewer_ids\":[\"$me\"],\"title\":\"Loop $i\",\"kind\":\"onsite\",\"scheduled_at\":\"$(start_at "$i")\",\"duration_minutes\":60}" >/dev/null
+    fi
 done
-CANDIDATES="http://127.0.0.1:$INTERVIEW_HTTP/api/v1/candidates?limit=20"
-wrk -t2 -c64 -d3s -H "Authorization: Bearer $token" "$CANDIDATES" >/dev/null
-wrk -t2 -c64 -d"${DURATION:-15}"s --latency -H "Authorization: Bearer $token" "$CANDIDATES" >"$OUT/candidates.txt"
-read -r cand_rps cand_p50 cand_p99 < <(python3 - "$OUT/candidates.txt" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-def ms(v):
-    n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
-    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-rps = re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)
-p50 = re.search(r"50%\s+(\S+)", text).group(1)
-p99 = re.search(r"99%\s+(\S+)", text).group(1)
-print(rps, f"{ms(p50):.2f}", f"{ms(p99):.2f}")
-PY
+for i in $(seq 1 5); do
+    post "$SCORING/api/v1/rubrics" "{\"name\":\"Rubric $i\",\"criteria\":[{\"key\":\"code\",\"name\":\"Code\",\"description\":\"\",\"weight\":1}]}" >/dev/null
+done
+READS=(
+    "GET /api/v1/users/me (auth)|$AUTH_URL/api/v1/users/me|${PIDS[auth]}"
+    "GET /api/v1/candidates?limit=20 (interview)|$INTERVIEW/api/v1/candidates?limit=20|${PIDS[interview]}"
+    "GET /api/v1/interviews?limit=20 (interview)|$INTERVIEW/api/v1/interviews?limit=20|${PIDS[interview]}"
+    "GET /api/v1/rubrics?limit=20 (scoring)|$SCORING/api/v1/rubrics?limit=20|${PIDS[scoring]}"
 )
+[[ $PARTS != *,reads,* ]] || python3 "$ROOT/scripts/bench_reads.py" closed "$OUT/reads.json" "$token" "${DURATION:-15}" "${READS[@]:1}" |
+    tee "$OUT/reads.txt"
+
+# The TRD's 10,000 concurrent users: keep-alive connections held open against the four
+# reads, an open-loop load at a fixed rate (oha, from crates.io, into target/tools).
+OHA_BIN="$ROOT/target/tools/bin/oha"
+if [[ $PARTS == *,open,* && ! -x $OHA_BIN ]]; then
+    say "installing oha 1.16.0 (crates.io) into target/tools"
+    cargo install oha --version 1.16.0 --locked --root "$ROOT/target/tools" -q
+fi
+[[ $PARTS != *,open,* ]] || OHA=$OHA_BIN python3 "$ROOT/scripts/bench_reads.py" open "$OUT/open-loop.json" "$token" \
+    "${OPEN_SECONDS:-60}" "${OPEN_CONNECTIONS:-10000}" "${OPEN_RATE:-5000}" "${READS[@]}" |
+    tee "$OUT/open-loop.txt"
 
 {
-    echo
-    echo "| scenario | req/s | p50 ms | p99 ms |"
-    echo "|---|---|---|---|"
-    echo "| interview GET /api/v1/candidates?limit=20, 64 connections | $cand_rps | $cand_p50 | $cand_p99 |"
     echo
     echo "| service | RSS idle / peak | after the load / peak |"
     echo "|---|---|---|"

@@ -103,6 +103,7 @@ impl Application {
             ),
             lockout: settings.lockout,
             trusted_proxies: settings.trusted_proxies.clone(),
+            refresh_log: crate::service::refresh_log::RefreshLog::start(db.clone(), relay.clone()),
             relay,
             principals: Arc::default(),
             principal_ttl: settings.principal_ttl,

@@ -1,7 +1,7 @@
 //! The outbox: events written in the same transaction as the change they describe.
 
 use crate::envelope::{Event, Notification};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, InsertStatement, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -22,6 +22,46 @@ struct Gathering {
     count: i64,
 }
 
+const COLUMNS: [&str; 8] = [
+    "id",
+    "source",
+    "routing_key",
+    "payload",
+    "created_at",
+    "attempts",
+    "next_attempt_at",
+    "gathered",
+];
+
+fn insert_into_outbox() -> InsertStatement {
+    Query::insert()
+        .into_table(Alias::new("outbox"))
+        .columns(COLUMNS.map(Alias::new))
+        .to_owned()
+}
+
+/// One row of [`COLUMNS`]: due now, or when gathering, due then.
+fn add_row(
+    stmt: &mut InsertStatement,
+    source: &str,
+    id: Uuid,
+    routing_key: String,
+    payload: String,
+    now: OffsetDateTime,
+    gathering: Option<Gathering>,
+) {
+    stmt.values_panic([
+        id.into(),
+        source.into(),
+        routing_key.into(),
+        payload.into(),
+        now.into(),
+        0i32.into(),
+        gathering.map_or(now, |g| g.until).into(),
+        gathering.map_or(0, |g| g.count).into(),
+    ]);
+}
+
 /// A new outbox row, due now; or, when gathering, due then, and a row with the same id
 /// that is still waiting (due later, never tried) and holds fewer repeats takes the new
 /// payload instead: concurrent upserts keep the largest count, not the last one.
@@ -34,32 +74,8 @@ async fn insert(
     gathering: Option<Gathering>,
 ) -> Result<(), DbErr> {
     let now = OffsetDateTime::now_utc();
-    let mut stmt = Query::insert()
-        .into_table(Alias::new("outbox"))
-        .columns(
-            [
-                "id",
-                "source",
-                "routing_key",
-                "payload",
-                "created_at",
-                "attempts",
-                "next_attempt_at",
-                "gathered",
-            ]
-            .map(Alias::new),
-        )
-        .values_panic([
-            id.into(),
-            source.into(),
-            routing_key.into(),
-            payload.into(),
-            now.into(),
-            0i32.into(),
-            gathering.map_or(now, |g| g.until).into(),
-            gathering.map_or(0, |g| g.count).into(),
-        ])
-        .to_owned();
+    let mut stmt = insert_into_outbox();
+    add_row(&mut stmt, source, id, routing_key, payload, now, gathering);
     if gathering.is_some() {
         let col = |name: &str| Expr::col((Alias::new("outbox"), Alias::new(name)));
         let new = Expr::col((Alias::new("excluded"), Alias::new("gathered")));
@@ -76,6 +92,42 @@ async fn insert(
         );
     }
     db.execute(&stmt).await.map(|_| ())
+}
+
+/// Rows a statement may carry: eight parameters each, well under SQLite's oldest limit
+/// of 999 and PostgreSQL's 65,535.
+pub const MAX_ROWS_PER_INSERT: usize = 100;
+
+/// Records several events in one statement per [`MAX_ROWS_PER_INSERT`]; call inside the
+/// transaction that makes the change. Each event keeps the trace context it carries
+/// (set it where the request runs: [`with_trace`]).
+pub async fn record_many(db: &impl ConnectionTrait, events: &[Event]) -> Result<(), DbErr> {
+    let now = OffsetDateTime::now_utc();
+    for chunk in events.chunks(MAX_ROWS_PER_INSERT) {
+        let mut stmt = insert_into_outbox();
+        for event in chunk {
+            add_row(
+                &mut stmt,
+                &event.source,
+                event.id,
+                event.routing_key(),
+                encode(event)?,
+                now,
+                None,
+            );
+        }
+        db.execute(&stmt).await?;
+    }
+    Ok(())
+}
+
+/// `event` carrying the current trace context unless it has one, so its audit row joins
+/// the trace of the request that made it.
+pub fn with_trace(mut event: Event) -> Event {
+    if event.traceparent.is_none() {
+        event.traceparent = service_runtime::telemetry::current_traceparent();
+    }
+    event
 }
 
 /// Records `event`, which gathers `count` repeats, to be published no earlier than `due`;
@@ -107,10 +159,7 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<String, DbErr> {
 /// Records an event; call inside the transaction that makes the change.
 /// The current trace context rides along, so the audit row joins the request's trace.
 pub async fn record(db: &impl ConnectionTrait, event: &Event) -> Result<(), DbErr> {
-    let mut event = event.clone();
-    if event.traceparent.is_none() {
-        event.traceparent = service_runtime::telemetry::current_traceparent();
-    }
+    let event = with_trace(event.clone());
     insert(
         db,
         &event.source,

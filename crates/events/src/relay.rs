@@ -10,6 +10,8 @@ use tokio::sync::Notify;
 
 const BATCH: u64 = 100;
 const IDLE_POLL: Duration = Duration::from_millis(500);
+/// How often the relay reads the outbox's depth for its gauges.
+const DEPTH_EVERY: Duration = Duration::from_secs(1);
 const MAX_BACKOFF_SECS: i64 = 60;
 /// How long a claimed batch is this relay's to publish.
 const LEASE: time::Duration = time::Duration::seconds(30);
@@ -43,17 +45,24 @@ impl Relay {
         self.wake.notify_one();
     }
 
-    /// Runs until the task is dropped.
+    /// Runs until the task is dropped. A full batch is followed by the next at once; a
+    /// shorter one means nothing else was due, and what commits meanwhile wakes it again
+    /// (a wake-up is kept until it is waited for). The depth gauges are read at most once
+    /// a second, not after every batch.
     pub async fn run(self) {
+        let mut reported: Option<tokio::time::Instant> = None;
         loop {
             match self.pump().await {
-                Ok(n) if n > 0 => continue,
+                Ok(n) if u64::try_from(n).is_ok_and(|n| n >= BATCH) => continue,
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(source = self.source, error = %e, "outbox relay: database error")
                 }
             }
-            self.report_depth().await;
+            if reported.is_none_or(|at| at.elapsed() >= DEPTH_EVERY) {
+                self.report_depth().await;
+                reported = Some(tokio::time::Instant::now());
+            }
             tokio::select! {
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(IDLE_POLL) => {}

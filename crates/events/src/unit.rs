@@ -47,6 +47,16 @@ impl UnitOfWork {
         Ok(())
     }
 
+    /// Records several events in this transaction's outbox, a statement per hundred; each
+    /// keeps the trace context it carries ([`outbox::with_trace`]).
+    pub async fn record_many(&mut self, events: &[Event]) -> Result<(), StepFailed> {
+        outbox::record_many(&self.txn, events)
+            .await
+            .during("recording the events in the outbox")?;
+        self.recorded |= !events.is_empty();
+        Ok(())
+    }
+
     /// Records a notification in this transaction's outbox, as the relay's source.
     pub async fn notify(&mut self, notification: &Notification) -> Result<(), StepFailed> {
         outbox::notify(&self.txn, self.relay.source(), notification)

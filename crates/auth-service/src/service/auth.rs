@@ -1,6 +1,7 @@
 //! Sign-in, refresh with rotation and reuse detection, logout, and turning an access
 //! token into a principal.
 
+use super::refresh_log::Touch;
 use super::{AppState, AuthEvent};
 use crate::domain::Email;
 use crate::domain::password::{MAX_LEN, Verified};
@@ -27,20 +28,25 @@ pub struct ClientInfo {
     pub ip_address: Option<String>,
 }
 
-/// The refresh on the record: the session touched, `TOKEN_REFRESHED` audited.
+/// The refresh on the record: the session touched, `TOKEN_REFRESHED` audited, committed
+/// in a group with the refreshes arriving meanwhile ([`super::refresh_log`]).
 async fn record_refresh(
     state: &AppState,
     claims: &RefreshClaims,
     pair: &IssuedPair,
 ) -> Result<(), AuthError> {
-    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
-    sessions::touch(&*txn, claims.fam, expiry(pair.refresh.exp)?).await?;
     let event = Event::new(AuthEvent::TokenRefreshed)
         .company(claims.company_id)
         .actor(claims.sub)
         .resource("session", claims.fam);
-    txn.record(&event).await?;
-    txn.commit().await?;
+    state
+        .refresh_log
+        .record(Touch {
+            session: claims.fam,
+            expires_at: expiry(pair.refresh.exp)?,
+            event,
+        })
+        .await?;
     Ok(())
 }
 
@@ -401,7 +407,9 @@ async fn rotate(
     claims: RefreshClaims,
     started: i64,
 ) -> Result<IssuedPair, AuthError> {
-    let user = users::find_in_company(&state.db, claims.company_id, claims.sub)
+    // The record kept on the revocation feed's terms: a deactivation or role change is
+    // announced, and drops it at once.
+    let user = super::users::record(state, claims.company_id, claims.sub)
         .await?
         .filter(|u| u.is_active)
         .ok_or_else(|| refused("inactive_user"))?;

@@ -2,6 +2,7 @@
 //! convert their input and call these.
 
 pub mod auth;
+pub mod refresh_log;
 pub mod users;
 
 use crate::domain::password::Passwords;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub trusted_proxies: service_runtime::net::TrustedProxies,
     /// Publishes the outbox; woken after every commit that wrote to it.
     pub relay: events::Relay,
+    /// Puts refreshes on the record, grouped into shared transactions.
+    pub refresh_log: refresh_log::RefreshLog,
     /// Who recently seen access tokens speak for (`INTROSPECTION_CACHE_MS`), in step with
     /// the revocation feed.
     pub principals: std::sync::Arc<auth_types::PrincipalCache>,

@@ -72,17 +72,30 @@ async fn load(state: &AppState, company: CompanyId, id: UserId) -> Result<user::
         .ok_or(AuthError::not_found("User"))
 }
 
-/// The caller's own record: from [`UserRecords`] when it is there, else from the database.
+/// The caller's own record.
 pub async fn me(state: &AppState, principal: &Principal) -> Result<UserView, AuthError> {
-    if let Some(view) = state.user_records.get(principal.user_id).await {
-        return Ok(view);
+    record(state, principal.company_id, principal.user_id)
+        .await?
+        .ok_or(AuthError::not_found("User"))
+}
+
+/// A user's record: from [`UserRecords`] when it is there, else from the database (and
+/// kept there).
+pub(crate) async fn record(
+    state: &AppState,
+    company: CompanyId,
+    id: UserId,
+) -> Result<Option<UserView>, AuthError> {
+    if let Some(view) = state.user_records.get(id).await {
+        return Ok((view.company_id == company).then_some(view));
     }
     let generation = state.user_records.generation();
-    let view: UserView = load(state, principal.company_id, principal.user_id)
-        .await?
-        .into();
+    let Some(found) = users::find_in_company(&state.db, company, id).await? else {
+        return Ok(None);
+    };
+    let view = UserView::from(found);
     state.user_records.keep(generation, view.clone()).await;
-    Ok(view)
+    Ok(Some(view))
 }
 
 /// The records `GET /users/me` answers with, kept for `INTROSPECTION_CACHE_MS` on the

@@ -5,8 +5,8 @@ use crate::entities::session;
 use auth_types::{CompanyId, SessionId, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, Set, Statement, Value,
 };
 use time::OffsetDateTime;
 
@@ -55,6 +55,44 @@ pub async fn touch(
         .exec(db)
         .await
         .map(|_| ())
+}
+
+/// [`touch`] for many sessions at once: on PostgreSQL one `UPDATE … FROM (VALUES …)`;
+/// on SQLite (the embedded default, one connection) a statement each.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+pub async fn touch_many(
+    db: &impl ConnectionTrait,
+    sessions: &[(SessionId, OffsetDateTime)],
+) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        for (id, expires_at) in sessions {
+            touch(db, *id, *expires_at).await?;
+        }
+        return Ok(());
+    }
+    let now = OffsetDateTime::now_utc();
+    for chunk in sessions.chunks(1000) {
+        let mut values = vec![Value::from(now)];
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (i, (id, expires_at)) in (0..).zip(chunk) {
+            let n = 2 + 2 * i;
+            rows.push(format!("(${n}::uuid, ${}::timestamptz)", n + 1));
+            values.push((*id).into());
+            values.push((*expires_at).into());
+        }
+        let sql = format!(
+            "UPDATE sessions SET last_used_at = $1, expires_at = v.expires_at \
+             FROM (VALUES {}) AS v(id, expires_at) WHERE sessions.id = v.id",
+            rows.join(", ")
+        );
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]

@@ -263,25 +263,14 @@ async fn refreshes_are_limited_per_session_and_per_address() {
 
 #[tokio::test]
 async fn a_refresh_the_database_fails_to_record_is_taken_back_and_the_retry_succeeds() {
-    use sea_orm::ConnectionTrait;
     let app = spawn_app().await;
     let tokens = app.admin_tokens().await;
     // The session's row refuses updates: the rotation in the token store goes through,
     // recording it in the database does not.
-    app.db
-        .execute_unprepared(
-            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
-             $$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$; \
-             CREATE TRIGGER refuse BEFORE UPDATE ON sessions FOR EACH ROW EXECUTE FUNCTION refuse();",
-        )
-        .await
-        .unwrap();
+    refuse_session_updates(&app).await;
     let res = app.refresh(&tokens.refresh).await;
     assert!(res.status().is_server_error(), "{}", res.status());
-    app.db
-        .execute_unprepared("DROP TRIGGER refuse ON sessions")
-        .await
-        .unwrap();
+    allow_session_updates(&app).await;
     // The client never got the new pair and retries with its token: a refresh, not theft.
     let res = app.refresh(&tokens.refresh).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -290,4 +279,118 @@ async fn a_refresh_the_database_fails_to_record_is_taken_back_and_the_retry_succ
         app.get("/api/v1/users/me", &next.access).await.status(),
         StatusCode::OK
     );
+}
+
+/// The session rows refuse updates: a rotation in the token store goes through,
+/// recording it in the database does not.
+async fn refuse_session_updates(app: &TestApp) {
+    use sea_orm::ConnectionTrait;
+    app.db
+        .execute_unprepared(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$; \
+             CREATE TRIGGER refuse BEFORE UPDATE ON sessions FOR EACH ROW EXECUTE FUNCTION refuse();",
+        )
+        .await
+        .unwrap();
+}
+
+async fn allow_session_updates(app: &TestApp) {
+    use sea_orm::ConnectionTrait;
+    app.db
+        .execute_unprepared("DROP TRIGGER refuse ON sessions")
+        .await
+        .unwrap();
+}
+
+/// No broker (events stay in the outbox) and no limits on signing in or refreshing from
+/// one address: one test holds many sessions of one account.
+async fn spawn_many_sessions_app() -> TestApp {
+    spawn_app_with(&[
+        ("AMQP_URL", NO_BROKER),
+        ("LOGIN_RATE_LIMIT_PER_MINUTE", "0"),
+        ("LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE", "0"),
+        ("REFRESH_RATE_LIMIT_PER_IP_PER_MINUTE", "0"),
+    ])
+    .await
+}
+
+/// The sessions' rows: id, whether touched since they were created, and their expiry.
+async fn sessions_of(app: &TestApp) -> Vec<(uuid::Uuid, bool, time::OffsetDateTime)> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    app.db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT id, last_used_at > created_at AS touched, expires_at FROM sessions",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("", "id").unwrap(),
+                r.try_get("", "touched").unwrap(),
+                r.try_get("", "expires_at").unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Signs the admin in `n` times: `n` sessions.
+async fn sessions(app: &TestApp, n: usize) -> Vec<Tokens> {
+    let mut all = Vec::with_capacity(n);
+    for _ in 0..n {
+        all.push(app.admin_tokens().await);
+    }
+    all
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_many_sessions_each_touch_their_session_and_are_each_audited() {
+    let app = spawn_many_sessions_app().await;
+    let signed_in = sessions(&app, 30).await;
+    let before = sessions_of(&app).await;
+    assert_eq!(before.len(), 30);
+    let answers =
+        futures_util::future::join_all(signed_in.iter().map(|t| app.refresh(&t.refresh))).await;
+    for res in answers {
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    // Every session touched, its expiry moved on; one TOKEN_REFRESHED for each of them.
+    let after = sessions_of(&app).await;
+    for (id, touched, expires) in &after {
+        assert!(touched, "session {id} not touched");
+        let (_, _, was) = before.iter().find(|(b, _, _)| b == id).unwrap();
+        assert!(expires >= was, "session {id}'s expiry went back");
+    }
+    let audited: std::collections::BTreeSet<String> = outbox(&app, "event.auth.token_refreshed")
+        .await
+        .iter()
+        .map(|e| e["resource_id"].as_str().unwrap().to_owned())
+        .collect();
+    let ids: std::collections::BTreeSet<String> =
+        after.iter().map(|(id, _, _)| id.to_string()).collect();
+    assert_eq!(audited, ids);
+    assert_eq!(outbox(&app, "event.auth.token_refreshed").await.len(), 30);
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_the_database_fails_to_record_are_all_taken_back() {
+    let app = spawn_many_sessions_app().await;
+    let signed_in = sessions(&app, 12).await;
+    refuse_session_updates(&app).await;
+    let answers =
+        futures_util::future::join_all(signed_in.iter().map(|t| app.refresh(&t.refresh))).await;
+    for res in answers {
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    assert!(outbox(&app, "event.auth.token_refreshed").await.is_empty());
+    allow_session_updates(&app).await;
+    // Each client retries with the token it has: every one a refresh, none a reuse.
+    let answers =
+        futures_util::future::join_all(signed_in.iter().map(|t| app.refresh(&t.refresh))).await;
+    for res in answers {
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    assert_eq!(outbox(&app, "event.auth.token_refreshed").await.len(), 12);
 }

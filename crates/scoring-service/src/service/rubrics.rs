@@ -96,13 +96,17 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<RubricView>, ScoringError> {
     let rows = repo::list(&state.db, caller.company_id, position, skip, limit).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let version = r.current_version;
-        let criteria = criteria_of(state, &r, version).await?;
-        out.push(view(r, version, criteria));
-    }
-    Ok(out)
+    let wanted: Vec<_> = rows.iter().map(|r| (r.id, r.current_version)).collect();
+    let mut criteria = repo::versions_of(&state.db, &wanted).await?;
+    rows.into_iter()
+        .map(|r| {
+            let version = r.current_version;
+            let criteria = criteria
+                .remove(&(r.id, version))
+                .ok_or(ScoringError::not_found("Rubric version"))?;
+            Ok(view(r, version, criteria))
+        })
+        .collect()
 }
 
 /// The current version, or an older one when asked.

@@ -4,9 +4,10 @@ use crate::domain::rubric::Criterion;
 use crate::entities::{rubric, rubric_version};
 use auth_types::{CompanyId, RubricId, UserId};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
+use std::collections::HashMap;
 use time::OffsetDateTime;
 
 pub fn encode(criteria: &[Criterion]) -> Result<String, DbErr> {
@@ -85,6 +86,32 @@ pub async fn version(
         .await?
         .map(|v| decode(&v.criteria))
         .transpose()
+}
+
+/// The criteria of each (rubric, version) asked for, in one query: a page of rubrics
+/// with their current criteria costs two queries, not one per rubric.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+pub async fn versions_of(
+    db: &impl ConnectionTrait,
+    wanted: &[(RubricId, i32)],
+) -> Result<HashMap<(RubricId, i32), Vec<Criterion>>, DbErr> {
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let any = wanted.iter().fold(Condition::any(), |any, (id, version)| {
+        any.add(
+            Condition::all()
+                .add(rubric_version::Column::RubricId.eq(*id))
+                .add(rubric_version::Column::Version.eq(*version)),
+        )
+    });
+    rubric_version::Entity::find()
+        .filter(any)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| Ok(((v.rubric_id, v.version), decode(&v.criteria)?)))
+        .collect()
 }
 
 /// Every version of the given rubrics, by (rubric, version).

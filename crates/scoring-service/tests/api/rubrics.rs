@@ -160,3 +160,47 @@ async fn bad_rubrics_are_422_and_only_admins_and_managers_write() {
     .await;
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_page_of_rubrics_carries_each_ones_current_criteria() {
+    let p = spawn_platform().await;
+    let admin = p.admin().await;
+    let a = p.rubric(&admin.access, &[("coding", 1.0)]).await;
+    let b = p
+        .rubric(&admin.access, &[("design", 2.0), ("comms", 1.0)])
+        .await;
+    let c = p.rubric(&admin.access, &[("sql", 1.0)]).await;
+    // b moves on to a second version; a page must show it, not its first.
+    let res = p
+        .scoring(
+            Method::PATCH,
+            &format!("/api/v1/rubrics/{b}"),
+            &admin.access,
+            Some(json!({"criteria": [{"key": "systems", "name": "Systems", "weight": 1}]})),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let list = body(
+        p.scoring(Method::GET, "/api/v1/rubrics", &admin.access, None)
+            .await,
+    )
+    .await;
+    let page = list.as_array().unwrap();
+    assert_eq!(page.len(), 3);
+    let keys = |id: uuid::Uuid| -> (i64, Vec<String>) {
+        let r = page
+            .iter()
+            .find(|r| r["id"] == id.to_string())
+            .unwrap_or_else(|| panic!("rubric {id} missing from {list}"));
+        let keys = r["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["key"].as_str().unwrap().to_owned())
+            .collect();
+        (r["version"].as_i64().unwrap(), keys)
+    };
+    assert_eq!(keys(a), (1, vec!["coding".to_owned()]));
+    assert_eq!(keys(b), (2, vec!["systems".to_owned()]));
+    assert_eq!(keys(c), (1, vec!["sql".to_owned()]));
+}
