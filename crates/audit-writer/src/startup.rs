@@ -84,7 +84,11 @@ impl Application {
             Arc::new(DatabaseCheck(db.clone())),
             Arc::new(AuthCheck(auth.clone())),
         ]);
-        let data = web::Data::new(db.clone());
+        let worker_db = (
+            db.clone(),
+            settings.database_url.clone(),
+            settings.db_max_connections,
+        );
         let auth_client = auth.clone();
         let auth_data = web::Data::new(auth);
         let limit = web::Data::new(settings.api_rate_limit.build("audit-writer")?);
@@ -95,7 +99,13 @@ impl Application {
                 readiness,
                 openapi: ApiDoc::openapi(),
                 configure: move |cfg: &mut web::ServiceConfig| {
-                    cfg.app_data(data.clone())
+                    let (shared, url, max) = &worker_db;
+                    let data = web::Data::new(service_runtime::db::worker_pool(
+                        shared,
+                        url.expose_secret(),
+                        *max,
+                    ));
+                    cfg.app_data(data)
                         .app_data(auth_data.clone())
                         .app_data(limit.clone());
                     routes::configure(cfg);

@@ -117,7 +117,16 @@ impl Application {
             Arc::new(TokenStoreCheck(tokens)),
         ]);
         let (grpc, grpc_port) = grpc_server(&settings, state.clone(), readiness.clone()).await?;
-        let data = web::Data::new(state.clone());
+        // Each HTTP worker gets its own database pool and Redis pool, whose connections
+        // its own runtime drives (`service_runtime::db::worker_pool`); the caches, the
+        // refresh log and the relay stay shared.
+        let per_worker = (
+            settings.database_url.clone(),
+            settings.db_max_connections,
+            settings.token_store.clone(),
+            settings.api_rate_limit,
+        );
+        let shared = state.clone();
         let (server, port) = serve_http(
             &settings.http,
             HttpService {
@@ -125,7 +134,27 @@ impl Application {
                 readiness,
                 openapi: ApiDoc::openapi(),
                 configure: move |cfg: &mut web::ServiceConfig| {
-                    cfg.app_data(data.clone());
+                    let (url, max, token_store, api_limit) = &per_worker;
+                    let tokens: Arc<dyn TokenStore> = match token_store {
+                        TokenStoreSettings::Redis { url, key_prefix } => {
+                            match RedisTokenStore::new(url.expose_secret(), key_prefix.clone()) {
+                                Ok(store) => Arc::new(store),
+                                Err(_same_as_at_start) => shared.tokens.clone(),
+                            }
+                        }
+                        TokenStoreSettings::InProcess => shared.tokens.clone(),
+                    };
+                    let state = AppState {
+                        db: db::worker_pool(&shared.db, url.expose_secret(), *max),
+                        api_rate_limit: service_runtime::ratelimit::ApiRateLimit::new(
+                            Arc::new(crate::store::tokens::Counting(tokens.clone())),
+                            *api_limit,
+                            "auth",
+                        ),
+                        tokens,
+                        ..shared.clone()
+                    };
+                    cfg.app_data(web::Data::new(state));
                     routes::configure(cfg);
                 },
             },

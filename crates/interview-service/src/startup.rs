@@ -82,7 +82,7 @@ impl Application {
         )
         .await?;
 
-        let data = web::Data::new(state);
+        let worker_db = (settings.database_url.clone(), settings.db_max_connections);
         let readiness = Readiness::new(vec![
             Arc::new(DatabaseCheck(db)),
             Arc::new(AuthCheck(auth.clone())),
@@ -97,7 +97,12 @@ impl Application {
                 readiness,
                 openapi: ApiDoc::openapi(),
                 configure: move |cfg: &mut web::ServiceConfig| {
-                    cfg.app_data(data.clone())
+                    let (url, max) = &worker_db;
+                    let data = web::Data::new(AppState {
+                        db: db::worker_pool(&state.db, url.expose_secret(), *max),
+                        ..state.clone()
+                    });
+                    cfg.app_data(data)
                         .app_data(auth_data.clone())
                         .app_data(limit.clone());
                     routes::configure(cfg);

@@ -61,12 +61,13 @@ impl Application {
             Arc::new(AuthCheck(auth.clone())),
             Arc::new(InterviewCheck(interviews.clone())),
         ]);
-        let data = web::Data::new(AppState {
+        let state = AppState {
             db,
             auth: auth.clone(),
             interviews,
             relay: relay.clone(),
-        });
+        };
+        let worker_db = (settings.database_url.clone(), settings.db_max_connections);
         let auth_client = auth.clone();
         let auth_data = web::Data::new(auth);
         let limit = web::Data::new(settings.api_rate_limit.build("scoring")?);
@@ -77,7 +78,12 @@ impl Application {
                 readiness,
                 openapi: ApiDoc::openapi(),
                 configure: move |cfg: &mut web::ServiceConfig| {
-                    cfg.app_data(data.clone())
+                    let (url, max) = &worker_db;
+                    let data = web::Data::new(AppState {
+                        db: db::worker_pool(&state.db, url.expose_secret(), *max),
+                        ..state.clone()
+                    });
+                    cfg.app_data(data)
                         .app_data(auth_data.clone())
                         .app_data(limit.clone());
                     routes::configure(cfg);
