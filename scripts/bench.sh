@@ -11,7 +11,7 @@
 #   scripts/bench.sh compare    ../shared/peers/compare.sh: the FastAPI peer and the
 #                               project alternating, two rounds, medians and ratios
 #
-# Rate limits and lockout are off for the run (every request comes from one address and
+# Rate limits, lockout and the session limit are off for the run (every request comes from one address and
 # one account), logging at warn. Benchmarks, not tests: nothing here fails on a number.
 # Environment: BENCH_PARTS (which of auth,reads,open to run; default all), BENCH_PEERS
 # (default ../shared/peers), DURATION (driver's seconds per run,
@@ -63,7 +63,7 @@ AUTH=(
     "AUTH_HTTP_ADDR=127.0.0.1:$AUTH_HTTP" "AUTH_GRPC_ADDR=127.0.0.1:$AUTH_GRPC"
     "LOGIN_RATE_LIMIT_PER_MINUTE=0" "LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE=0"
     "REFRESH_RATE_LIMIT_PER_MINUTE=0" "REFRESH_RATE_LIMIT_PER_IP_PER_MINUTE=0"
-    "LOCKOUT_MINUTES=0" "ACCESS_TOKEN_EXPIRE_MINUTES=60"
+    "LOCKOUT_MINUTES=0" "MAX_SESSIONS_PER_USER=0" "ACCESS_TOKEN_EXPIRE_MINUTES=60"
 )
 declare -A PIDS=()
 cleanup() {

@@ -233,6 +233,8 @@ AUTH_ENV=(
     "REFRESH_RATE_LIMIT_PER_IP_PER_MINUTE=0"
     # It creates users all the time, too.
     "USER_CREATION_RATE_LIMIT_PER_HOUR=0"
+    # Its logins as the admin would otherwise end its own (least recently used) session.
+    "MAX_SESSIONS_PER_USER=0"
     # Longer than any run, so expiry never looks like a revoked session.
     "ACCESS_TOKEN_EXPIRE_MINUTES=60"
 )

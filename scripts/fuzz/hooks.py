@@ -25,7 +25,8 @@ admin's password got nothing but 401s for the rest of the run). Three layers:
    (`GET /api/v1/users/me`, the user list) into later calls, and does so hundreds of
    times a run; this makes sure, whatever the generator does, that the admin is never
    demoted, deactivated, renamed, re-passworded or stripped of user_management. Reads of
-   the admin stay fuzzed as they are.
+   the admin stay fuzzed as they are. `DELETE /api/v1/users/me/sessions/{id}` always gets
+   a random id, so it cannot end the fuzzer's own session.
 3. `TokenAuth`: the token is set on every case by this provider rather than a fixed
    `-H Authorization` header, so that if a 401 shows up anyway (a revocation path nobody
    thought of), schemathesis invalidates the token, this provider logs in again and the
@@ -152,6 +153,16 @@ class TokenAuth:
         case.headers["Authorization"] = f"Bearer {data}"
 
 
+def _ends_a_session_of_its_own(operation) -> bool:
+    """`DELETE /api/v1/users/me/sessions/{id}` with an id taken from the session list
+    could end the very session the fuzzer uses; such cases get a random id (404)."""
+    return (
+        operation is not None
+        and operation.method.upper() == "DELETE"
+        and operation.path == "/api/v1/users/me/sessions/{id}"
+    )
+
+
 def _is_own_account_change(operation, case) -> bool:
     if not ADMIN_ID_HEX or operation is None:
         return False
@@ -166,7 +177,10 @@ def _is_own_account_change(operation, case) -> bool:
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    if _is_own_account_change(context.operation, case):
+    if _ends_a_session_of_its_own(context.operation):
+        case.path_parameters["id"] = str(uuid.uuid4())
+        record("guarded", operation=context.operation.label)
+    elif _is_own_account_change(context.operation, case):
         # The decoy admin fuzz.sh created, so the request still goes all the way through
         # the handler with a real user; a user that does not exist (404) without one.
         case.path_parameters["id"] = DECOY_ID or str(uuid.uuid4())

@@ -10,8 +10,9 @@ use utoipa::OpenApi;
     info(title = "AI Interviewer Platform: auth service", description = "Sign-in, tokens, sessions and user management"),
     paths(
         auth::login, auth::refresh, auth::logout,
-        users::me, users::my_permissions, users::list, users::create, users::get,
-        users::update, users::deactivate, users::unlock, users::permissions, users::set_permissions,
+        users::me, users::my_permissions, users::my_sessions, users::end_my_other_sessions,
+        users::end_my_session, users::list, users::create, users::get,
+        users::update, users::deactivate, users::unlock, users::user_sessions, users::end_user_sessions, users::permissions, users::set_permissions,
     ),
     modifiers(&BearerAuth),
     tags((name = "auth", description = "Login, refresh, logout"), (name = "users", description = "Users and permissions")),

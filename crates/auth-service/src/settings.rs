@@ -48,6 +48,9 @@ pub struct Settings {
     pub refresh_rate_limit_per_ip: u64,
     /// Users a company may create per hour; 0 turns the limit off.
     pub user_creation_rate_limit: u64,
+    /// Live sessions a user may hold (`MAX_SESSIONS_PER_USER`, 10; 0: no limit): a
+    /// sign-in beyond it ends the least recently used.
+    pub max_sessions_per_user: Option<usize>,
     /// Requests a minute per user on the authenticated API (`API_RATE_LIMIT_PER_MINUTE`).
     pub api_rate_limit: u64,
     /// How long who an access token speaks for is reused (`INTROSPECTION_CACHE_MS`).
@@ -228,6 +231,16 @@ impl Settings {
             refresh_rate_limit: env.parse_or("REFRESH_RATE_LIMIT_PER_MINUTE", 10)?,
             refresh_rate_limit_per_ip: env.parse_or("REFRESH_RATE_LIMIT_PER_IP_PER_MINUTE", 120)?,
             user_creation_rate_limit: env.parse_or("USER_CREATION_RATE_LIMIT_PER_HOUR", 10)?,
+            max_sessions_per_user: match env.parse_or::<usize>("MAX_SESSIONS_PER_USER", 10)? {
+                0 => None,
+                n if n > 10_000 => {
+                    return Err(ConfigError::invalid(
+                        "MAX_SESSIONS_PER_USER",
+                        format!("{n} is more than 10000"),
+                    ));
+                }
+                n => Some(n),
+            },
             api_rate_limit: service_runtime::ratelimit::per_minute_from_env(env)?,
             principal_ttl: service_runtime::config::introspection_cache(env)?,
             lockout,

@@ -96,6 +96,7 @@ impl Application {
             refresh_rate_limit: settings.refresh_rate_limit,
             refresh_rate_limit_per_ip: settings.refresh_rate_limit_per_ip,
             user_creation_rate_limit: settings.user_creation_rate_limit,
+            max_sessions_per_user: settings.max_sessions_per_user,
             api_rate_limit: service_runtime::ratelimit::ApiRateLimit::new(
                 Arc::new(crate::store::tokens::Counting(tokens.clone())),
                 settings.api_rate_limit,

@@ -126,6 +126,9 @@ pub async fn spawn_auth(
         ("REFRESH_RATE_LIMIT_PER_IP_PER_MINUTE".into(), "0".into()),
         ("USER_CREATION_RATE_LIMIT_PER_HOUR".into(), "0".into()),
         ("API_RATE_LIMIT_PER_MINUTE".into(), "0".into()),
+        // ... and hold more sessions of one account than MAX_SESSIONS_PER_USER allows
+        // (its own test sets it).
+        ("MAX_SESSIONS_PER_USER".into(), "0".into()),
     ];
     let amqp_prefix = amqp_prefix();
     pairs.extend(amqp_env(&amqp_prefix));

@@ -1,5 +1,6 @@
 //! The auth service's rules: valid values, passwords, tokens.
 
+pub mod device;
 pub mod password;
 pub mod tokens;
 pub mod user;

@@ -20,6 +20,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/users/me/permissions").route(web::get().to(users::my_permissions)),
             )
             .service(
+                web::resource("/users/me/sessions")
+                    .route(web::get().to(users::my_sessions))
+                    .route(web::delete().to(users::end_my_other_sessions)),
+            )
+            .service(
+                web::resource("/users/me/sessions/{id}")
+                    .route(web::delete().to(users::end_my_session)),
+            )
+            .service(
                 web::resource("/users")
                     .route(web::get().to(users::list))
                     .route(web::post().to(users::create)),
@@ -31,6 +40,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::delete().to(users::deactivate)),
             )
             .service(web::resource("/users/{id}/unlock").route(web::post().to(users::unlock)))
+            .service(
+                web::resource("/users/{id}/sessions")
+                    .route(web::get().to(users::user_sessions))
+                    .route(web::delete().to(users::end_user_sessions)),
+            )
             .service(
                 web::resource("/users/{id}/permissions")
                     .route(web::get().to(users::permissions))

@@ -5,10 +5,11 @@ use super::Authenticated;
 use crate::domain::user::{CreateUserRequest, UpdateUserRequest};
 use crate::error::AuthError;
 use crate::service::AppState;
+use crate::service::sessions::{self, SessionView};
 use crate::service::users::{self as ops, UserView};
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use auth_types::{PagePermissions, UserId};
+use auth_types::{PagePermissions, SessionId, UserId};
 use serde::Deserialize;
 use service_runtime::extract::{Json, Paging, Query};
 use service_runtime::http::{Limited, with_quota};
@@ -34,6 +35,65 @@ pub async fn me(
     responses((status = 200, description = "The effective page map", body = PagePermissions)))]
 pub async fn my_permissions(user: Authenticated) -> HttpResponse {
     HttpResponse::Ok().json(&user.0.permissions)
+}
+
+#[utoipa::path(get, path = "/api/v1/users/me/sessions", tag = "users", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's live sessions, newest first", body = [SessionView])))]
+pub async fn my_sessions(
+    state: web::Data<AppState>,
+    user: Authenticated,
+) -> Result<HttpResponse, AuthError> {
+    Ok(HttpResponse::Ok().json(sessions::mine(&state, &user.0).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/me/sessions", tag = "users", security(("bearer" = [])),
+    responses((status = 204, description = "Every other session of the caller ended; the current one lives on")))]
+pub async fn end_my_other_sessions(
+    state: web::Data<AppState>,
+    user: Authenticated,
+) -> Result<HttpResponse, AuthError> {
+    sessions::end_my_others(&state, &user.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/me/sessions/{id}",
+    params(("id" = uuid::Uuid, Path, description = "The session's id")), tag = "users", security(("bearer" = [])),
+    responses((status = 204, description = "The session ended: its refresh and access tokens stop working"),
+        (status = 404, description = "No such live session of yours")))]
+pub async fn end_my_session(
+    state: web::Data<AppState>,
+    user: Authenticated,
+    id: web::Path<SessionId>,
+) -> Result<HttpResponse, AuthError> {
+    sessions::end_mine(&state, &user.0, *id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}/sessions",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")), tag = "users", security(("bearer" = [])),
+    responses((status = 200, description = "The user's live sessions, newest first", body = [SessionView]),
+        (status = 403, description = "No write access to user management, or the user is an admin and you are not"),
+        (status = 404, description = "No such user in your company")))]
+pub async fn user_sessions(
+    state: web::Data<AppState>,
+    user: Authenticated,
+    id: web::Path<UserId>,
+) -> Result<HttpResponse, AuthError> {
+    Ok(HttpResponse::Ok().json(sessions::of_user(&state, &user.0, *id).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/{id}/sessions",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")), tag = "users", security(("bearer" = [])),
+    responses((status = 204, description = "Every session of the user ended"),
+        (status = 403, description = "No write access to user management, or the user is an admin and you are not"),
+        (status = 404, description = "No such user in your company")))]
+pub async fn end_user_sessions(
+    state: web::Data<AppState>,
+    user: Authenticated,
+    id: web::Path<UserId>,
+) -> Result<HttpResponse, AuthError> {
+    sessions::end_all_of_user(&state, &user.0, *id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(Paging), security(("bearer" = [])),

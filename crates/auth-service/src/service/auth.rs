@@ -357,6 +357,7 @@ async fn checked_login(
         .details(json!({"session_id": session, "ip_address": client.ip_address, "user_agent": client.user_agent}));
     txn.record(&event).await?;
     txn.commit().await?;
+    super::sessions::enforce_limit(state, company, user_id, session).await;
     metrics::counter!("auth_logins_total", "outcome" => "success").increment(1);
     tracing::info!("login succeeded");
     Ok(pair)

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod refresh_log;
+pub mod sessions;
 pub mod users;
 
 use crate::domain::password::Passwords;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub refresh_rate_limit_per_ip: u64,
     /// Users a company may create per hour (0: no limit).
     pub user_creation_rate_limit: u64,
+    /// Live sessions a user may hold; a sign-in beyond it ends the least recently used.
+    pub max_sessions_per_user: Option<usize>,
     /// Requests a minute per user on the authenticated API, counted in the token store.
     pub api_rate_limit: service_runtime::ratelimit::ApiRateLimit,
     pub lockout: Option<Lockout>,
@@ -88,6 +91,7 @@ events::event_types!(
         UserUpdated => "USER_UPDATED",
         UserDeactivated => "USER_DEACTIVATED",
         PermissionChanged => "PERMISSION_CHANGED",
+        SessionEnded => "SESSION_ENDED",
     }
 );
 

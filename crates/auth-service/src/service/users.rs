@@ -347,6 +347,21 @@ pub async fn update(
 }
 
 /// Ends the account's lock at once and forgets its failed sign-ins (user management).
+/// Whether `principal` may manage user `id` (their sessions): user management, the
+/// user in their company (else 404), and only admins manage another admin.
+pub(crate) async fn may_manage(
+    state: &AppState,
+    principal: &Principal,
+    id: UserId,
+) -> Result<(), AuthError> {
+    manage(principal)?;
+    let user = load(state, principal.company_id, id).await?;
+    guard_admin(
+        principal,
+        user.role == Role::Admin && id != principal.user_id,
+    )
+}
+
 pub async fn unlock(state: &AppState, principal: &Principal, id: UserId) -> Result<(), AuthError> {
     manage(principal)?;
     let user = load(state, principal.company_id, id).await?;

@@ -137,3 +137,22 @@ pub async fn revoke_all_of_user(
         .await?;
     Ok(open)
 }
+
+/// A user's live sessions (not revoked, not expired), newest first.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+pub async fn live_of_user(
+    db: &impl ConnectionTrait,
+    company: CompanyId,
+    user: UserId,
+) -> Result<Vec<session::Model>, DbErr> {
+    use sea_orm::QueryOrder;
+    session::Entity::find()
+        .filter(session::Column::UserId.eq(user))
+        .filter(session::Column::CompanyId.eq(company))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(OffsetDateTime::now_utc()))
+        .order_by_desc(session::Column::CreatedAt)
+        .order_by_desc(session::Column::Id)
+        .all(db)
+        .await
+}

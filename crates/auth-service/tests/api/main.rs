@@ -13,5 +13,6 @@ mod login;
 mod logout;
 mod operations;
 mod refresh;
+mod sessions;
 mod tokens;
 mod users;

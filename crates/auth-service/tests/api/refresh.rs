@@ -311,6 +311,7 @@ async fn spawn_many_sessions_app() -> TestApp {
         ("LOGIN_RATE_LIMIT_PER_MINUTE", "0"),
         ("LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE", "0"),
         ("REFRESH_RATE_LIMIT_PER_IP_PER_MINUTE", "0"),
+        ("MAX_SESSIONS_PER_USER", "0"),
     ])
     .await
 }
