@@ -283,6 +283,50 @@ async fn reuse_after_the_grace_window_revokes_the_family_in_process() {
 }
 
 #[tokio::test]
+async fn sessions_are_listed_limited_and_ended_in_process() {
+    let app = start(&[("MAX_SESSIONS_PER_USER", "2")]).await;
+    let token = |v: &Value, k: &str| v[k].as_str().expect("token").to_owned();
+    let first = app.login().await;
+    let second = app.login().await;
+    let third = app.login().await;
+    // Past the limit of two, the least recently used (the first) ended.
+    let res = app
+        .get("/api/v1/users/me", &token(&first, "access_token"))
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = app
+        .get("/api/v1/users/me/sessions", &token(&third, "access_token"))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let seen: Value = res.json().await.expect("json");
+    let seen = seen.as_array().expect("a list");
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0]["current"], true);
+    assert_eq!(seen[1]["current"], false);
+    // The third ends the second: its refresh token stops working.
+    let other = seen[1]["id"].as_str().expect("id");
+    let res = app
+        .client
+        .delete(format!("{}/api/v1/users/me/sessions/{other}", app.base))
+        .bearer_auth(token(&third, "access_token"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": token(&second, "refresh_token")}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = app
+        .get("/api/v1/users/me", &token(&third, "access_token"))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn concurrent_refreshes_let_exactly_one_through_in_process() {
     let app = start(&[]).await;
     let first = app.login().await;
