@@ -84,7 +84,7 @@ impl Application {
             Arc::new(DatabaseCheck(db.clone())),
             Arc::new(AuthCheck(auth.clone())),
         ]);
-        let worker_db = (
+        let pools = service_runtime::db::WorkerPools::new(
             db.clone(),
             settings.database_url.clone(),
             settings.db_max_connections,
@@ -99,12 +99,7 @@ impl Application {
                 readiness,
                 openapi: ApiDoc::openapi(),
                 configure: move |cfg: &mut web::ServiceConfig| {
-                    let (shared, url, max) = &worker_db;
-                    let data = web::Data::new(service_runtime::db::worker_pool(
-                        shared,
-                        url.expose_secret(),
-                        *max,
-                    ));
+                    let data = web::Data::new(pools.for_this_worker());
                     cfg.app_data(data)
                         .app_data(auth_data.clone())
                         .app_data(limit.clone());

@@ -119,14 +119,14 @@ impl Application {
         ]);
         let (grpc, grpc_port) = grpc_server(&settings, state.clone(), readiness.clone()).await?;
         // Each HTTP worker gets its own database pool and Redis pool, whose connections
-        // its own runtime drives (`service_runtime::db::worker_pool`); the caches, the
+        // its own runtime drives (`service_runtime::db::WorkerPools`); the caches, the
         // refresh log and the relay stay shared.
-        let per_worker = (
+        let pools = db::WorkerPools::new(
+            state.db.clone(),
             settings.database_url.clone(),
             settings.db_max_connections,
-            settings.token_store.clone(),
-            settings.api_rate_limit,
         );
+        let per_worker = (settings.token_store.clone(), settings.api_rate_limit);
         let shared = state.clone();
         let (server, port) = serve_http(
             &settings.http,
@@ -135,7 +135,7 @@ impl Application {
                 readiness,
                 openapi: ApiDoc::openapi(),
                 configure: move |cfg: &mut web::ServiceConfig| {
-                    let (url, max, token_store, api_limit) = &per_worker;
+                    let (token_store, api_limit) = &per_worker;
                     let tokens: Arc<dyn TokenStore> = match token_store {
                         TokenStoreSettings::Redis { url, key_prefix } => {
                             match RedisTokenStore::new(url.expose_secret(), key_prefix.clone()) {
@@ -146,7 +146,7 @@ impl Application {
                         TokenStoreSettings::InProcess => shared.tokens.clone(),
                     };
                     let state = AppState {
-                        db: db::worker_pool(&shared.db, url.expose_secret(), *max),
+                        db: pools.for_this_worker(),
                         api_rate_limit: service_runtime::ratelimit::ApiRateLimit::new(
                             Arc::new(crate::store::tokens::Counting(tokens.clone())),
                             *api_limit,

@@ -82,7 +82,11 @@ impl Application {
         )
         .await?;
 
-        let worker_db = (settings.database_url.clone(), settings.db_max_connections);
+        let pools = db::WorkerPools::new(
+            db.clone(),
+            settings.database_url.clone(),
+            settings.db_max_connections,
+        );
         let readiness = Readiness::new(vec![
             Arc::new(DatabaseCheck(db)),
             Arc::new(AuthCheck(auth.clone())),
@@ -97,9 +101,8 @@ impl Application {
                 readiness,
                 openapi: ApiDoc::openapi(),
                 configure: move |cfg: &mut web::ServiceConfig| {
-                    let (url, max) = &worker_db;
                     let data = web::Data::new(AppState {
-                        db: db::worker_pool(&state.db, url.expose_secret(), *max),
+                        db: pools.for_this_worker(),
                         ..state.clone()
                     });
                     cfg.app_data(data)

@@ -61,13 +61,17 @@ impl Application {
             Arc::new(AuthCheck(auth.clone())),
             Arc::new(InterviewCheck(interviews.clone())),
         ]);
+        let pools = db::WorkerPools::new(
+            db.clone(),
+            settings.database_url.clone(),
+            settings.db_max_connections,
+        );
         let state = AppState {
             db,
             auth: auth.clone(),
             interviews,
             relay: relay.clone(),
         };
-        let worker_db = (settings.database_url.clone(), settings.db_max_connections);
         let auth_client = auth.clone();
         let auth_data = web::Data::new(auth);
         let limit = web::Data::new(settings.api_rate_limit.build("scoring")?);
@@ -78,9 +82,8 @@ impl Application {
                 readiness,
                 openapi: ApiDoc::openapi(),
                 configure: move |cfg: &mut web::ServiceConfig| {
-                    let (url, max) = &worker_db;
                     let data = web::Data::new(AppState {
-                        db: db::worker_pool(&state.db, url.expose_secret(), *max),
+                        db: pools.for_this_worker(),
                         ..state.clone()
                     });
                     cfg.app_data(data)

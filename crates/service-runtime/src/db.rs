@@ -22,8 +22,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     Ok(db)
 }
 
-/// A pool of its own for one HTTP worker, opening its connections lazily on the worker
-/// that uses them (call it from the worker's app factory, `HttpService::configure`).
+/// A pool of its own for each HTTP worker, opening its connections lazily on the worker
+/// that uses them ([`WorkerPools::for_this_worker`] from the worker's app factory,
+/// `HttpService::configure`).
 ///
 /// A connection's socket is driven by the runtime that opened it, and every actix worker
 /// runs its own runtime: with one pool shared by all workers, a worker awaiting a reply on
@@ -34,26 +35,50 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 /// holds up to half of `max_connections` (at least two); the first pool stays for
 /// everything outside the workers (gRPC, the relay). SQLite, one connection by nature,
 /// keeps its one pool.
-pub fn worker_pool(
-    shared: &DatabaseConnection,
-    url: &str,
+#[derive(Clone)]
+pub struct WorkerPools {
+    shared: DatabaseConnection,
+    url: secrecy::SecretString,
     max_connections: u32,
-) -> DatabaseConnection {
-    use sea_orm::sqlx::ConnectOptions as _;
-    use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-    if !matches!(shared.get_database_backend(), sea_orm::DbBackend::Postgres) {
-        return shared.clone();
+}
+
+impl WorkerPools {
+    /// Pools like `shared` (opened from `url` with `max_connections`), one per worker.
+    pub fn new(
+        shared: DatabaseConnection,
+        url: secrecy::SecretString,
+        max_connections: u32,
+    ) -> Self {
+        Self {
+            shared,
+            url,
+            max_connections,
+        }
     }
-    let Ok(options) = url.parse::<PgConnectOptions>() else {
-        return shared.clone();
-    };
-    let pool = PgPoolOptions::new()
-        .max_connections(max_connections.div_ceil(2).max(2))
-        .min_connections(0)
-        .acquire_timeout(Duration::from_secs(5))
-        .idle_timeout(Duration::from_secs(60))
-        .connect_lazy_with(options.disable_statement_logging());
-    sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
+
+    /// A new pool for the calling worker; `shared` itself on SQLite or a URL sqlx
+    /// cannot read (it was read once already, for `shared`).
+    pub fn for_this_worker(&self) -> DatabaseConnection {
+        use sea_orm::sqlx::ConnectOptions as _;
+        use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+        use secrecy::ExposeSecret;
+        if !matches!(
+            self.shared.get_database_backend(),
+            sea_orm::DbBackend::Postgres
+        ) {
+            return self.shared.clone();
+        }
+        let Ok(options) = self.url.expose_secret().parse::<PgConnectOptions>() else {
+            return self.shared.clone();
+        };
+        let pool = PgPoolOptions::new()
+            .max_connections(self.max_connections.div_ceil(2).max(2))
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(5))
+            .idle_timeout(Duration::from_secs(60))
+            .connect_lazy_with(options.disable_statement_logging());
+        sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
+    }
 }
 
 /// Whether the error means the database did not answer (503, retry) rather than that it
