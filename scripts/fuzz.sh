@@ -237,6 +237,12 @@ AUTH_ENV=(
     "MAX_SESSIONS_PER_USER=0"
     # Longer than any run, so expiry never looks like a revoked session.
     "ACCESS_TOKEN_EXPIRE_MINUTES=60"
+    # Wrong current passwords (POST /users/me/password) and wrong codes (DELETE
+    # /users/me/mfa/totp) count toward the admin's lockout like failed sign-ins: a
+    # threshold no run reaches, so the fuzzer's re-login keeps working.
+    "LOCKOUT_THRESHOLD=1000"
+    # Reset mails (of the fuzzer's made-up addresses, or the admin's) as files of this run.
+    "MAIL_DIR=$LOG_DIR/mail"
 )
 
 auth_bin() { env "${COMMON_ENV[@]}" "${AUTH_ENV[@]}" "$BIN_DIR/auth-service" "$@"; }

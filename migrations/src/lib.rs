@@ -10,6 +10,7 @@ mod m20261123_000004_events;
 mod m20261123_000005_audit_role;
 mod m20261201_000006_notification_context;
 mod m20261203_000007_outbox_gathered;
+mod m20261207_000008_account_security;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_audit_role::Migration),
             Box::new(m20261201_000006_notification_context::Migration),
             Box::new(m20261203_000007_outbox_gathered::Migration),
+            Box::new(m20261207_000008_account_security::Migration),
         ]
     }
 }

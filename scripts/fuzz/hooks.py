@@ -26,7 +26,10 @@ admin's password got nothing but 401s for the rest of the run). Three layers:
    times a run; this makes sure, whatever the generator does, that the admin is never
    demoted, deactivated, renamed, re-passworded or stripped of user_management. Reads of
    the admin stay fuzzed as they are. `DELETE /api/v1/users/me/sessions/{id}` always gets
-   a random id, so it cannot end the fuzzer's own session.
+   a random id, so it cannot end the fuzzer's own session. Two more would leave the admin
+   unable to sign in with a password alone: a 6-digit `code` confirming a TOTP enrolment
+   (one in a million is right, and a run posts thousands) gets a letter in front, and
+   `PUT /api/v1/company/security` never lists `admin` in `mfa_required_roles`.
 3. `TokenAuth`: the token is set on every case by this provider rather than a fixed
    `-H Authorization` header, so that if a 401 shows up anyway (a revocation path nobody
    thought of), schemathesis invalidates the token, this provider logs in again and the
@@ -175,9 +178,39 @@ def _is_own_account_change(operation, case) -> bool:
     return "id" in params and _uuid_hex(params["id"]) == ADMIN_ID_HEX
 
 
+def _turns_on_mfa_for_itself(operation, case) -> bool:
+    """A TOTP confirmation with a 6-digit code: by chance the right one, MFA would be on
+    for the fuzzer's admin and its password alone would sign in no more."""
+    return (
+        operation is not None
+        and operation.method.upper() == "POST"
+        and operation.path == "/api/v1/users/me/mfa/totp/confirm"
+        and isinstance(case.body, dict)
+        and isinstance(case.body.get("code"), str)
+        and re.fullmatch(r"\s*\d{3}\s?\d{3}\s*", case.body["code"]) is not None
+    )
+
+
+def _requires_mfa_of_admins(operation, case) -> bool:
+    return (
+        operation is not None
+        and operation.method.upper() == "PUT"
+        and operation.path == "/api/v1/company/security"
+        and isinstance(case.body, dict)
+        and isinstance(case.body.get("mfa_required_roles"), list)
+        and "admin" in case.body["mfa_required_roles"]
+    )
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    if _ends_a_session_of_its_own(context.operation):
+    if _turns_on_mfa_for_itself(context.operation, case):
+        case.body["code"] = "x" + case.body["code"]
+        record("guarded", operation=context.operation.label)
+    elif _requires_mfa_of_admins(context.operation, case):
+        case.body["mfa_required_roles"] = [r for r in case.body["mfa_required_roles"] if r != "admin"]
+        record("guarded", operation=context.operation.label)
+    elif _ends_a_session_of_its_own(context.operation):
         case.path_parameters["id"] = str(uuid.uuid4())
         record("guarded", operation=context.operation.label)
     elif _is_own_account_change(context.operation, case):

@@ -62,6 +62,7 @@ pub async fn ensure_admin(db: &DatabaseConnection, spec: AdminSpec) -> anyhow::R
             full_name: &name,
             department: None,
             role: Role::Admin,
+            password_change_required: false,
         },
     )
     .await

@@ -22,6 +22,9 @@ pub enum AuthError {
     MissingToken,
     #[error("Invalid token")]
     InvalidToken,
+    /// A wrong second factor at sign-in (401, like a wrong password).
+    #[error("Invalid authentication code")]
+    InvalidMfaCode,
     /// 429 with `Retry-After`: `what` was done too often (e.g. "login attempts").
     #[error("Too many {what}; try again in {seconds} seconds")]
     RateLimited {
@@ -101,7 +104,8 @@ impl ResponseError for AuthError {
             Self::InvalidCredentials
             | Self::InvalidRefreshToken
             | Self::MissingToken
-            | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            | Self::InvalidToken
+            | Self::InvalidMfaCode => StatusCode::UNAUTHORIZED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -124,9 +128,10 @@ impl ResponseError for AuthError {
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 res
             }
-            Self::InvalidCredentials | Self::InvalidRefreshToken | Self::BadRequest(_) => {
-                detail(self.status_code(), self.to_string())
-            }
+            Self::InvalidCredentials
+            | Self::InvalidRefreshToken
+            | Self::InvalidMfaCode
+            | Self::BadRequest(_) => detail(self.status_code(), self.to_string()),
         }
     }
 }
@@ -148,7 +153,8 @@ impl From<AuthError> for tonic::Status {
             AuthError::InvalidCredentials
             | AuthError::InvalidRefreshToken
             | AuthError::MissingToken
-            | AuthError::InvalidToken => tonic::Status::unauthenticated(e.to_string()),
+            | AuthError::InvalidToken
+            | AuthError::InvalidMfaCode => tonic::Status::unauthenticated(e.to_string()),
             AuthError::RateLimited { .. } => tonic::Status::resource_exhausted(e.to_string()),
             AuthError::Overloaded { .. } => tonic::Status::unavailable(e.to_string()),
             AuthError::BadRequest(_) => tonic::Status::invalid_argument(e.to_string()),

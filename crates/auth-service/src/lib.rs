@@ -7,6 +7,7 @@ pub mod domain;
 pub mod entities;
 pub mod error;
 pub mod grpc;
+pub mod mail;
 pub mod openapi;
 pub mod routes;
 pub mod service;

@@ -61,7 +61,32 @@ pub struct Settings {
     pub trusted_proxies: service_runtime::net::TrustedProxies,
     /// Where the outbox is published.
     pub bus: events::BusSettings,
+    /// Passwords a user may not reuse (`PASSWORD_HISTORY`, 5; 0: no history).
+    pub password_history: usize,
+    /// How long a password lasts (`PASSWORD_MAX_AGE_DAYS`; unset: for ever).
+    pub password_max_age: Option<Duration>,
+    /// The page a reset mail links to (`PASSWORD_RESET_URL`), `?token=` appended.
+    pub password_reset_url: String,
+    /// Reset requests one client address may make an hour
+    /// (`PASSWORD_RESET_RATE_LIMIT_PER_IP_PER_HOUR`, 10; 0: no limit).
+    pub password_reset_rate_limit_per_ip: u64,
+    /// The issuer authenticator apps show (`MFA_ISSUER`).
+    pub mfa_issuer: String,
+    /// How mail leaves (`SMTP_URL`, `MAIL_FROM`, `MAIL_DIR`, `SMTP_CA_FILE`).
+    pub mail: MailSettings,
 }
+
+/// Where mail goes: an SMTP server, or without one `.eml` files in a directory.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub smtp_url: Option<SecretString>,
+    pub from: String,
+    pub dir: std::path::PathBuf,
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+/// The name authenticator apps show by default, and the default sender's name.
+pub const PLATFORM_NAME: &str = "AI Interviewer Platform";
 
 /// What the one-process binary uses for whatever the environment leaves unset.
 #[derive(Debug, Clone)]
@@ -71,6 +96,8 @@ pub struct EmbeddedDefaults {
     pub internal_key: SecretString,
     pub database_url: String,
     pub secret_key: SecretString,
+    /// Where mail is written without `SMTP_URL` (`<data dir>/mail`).
+    pub mail_dir: std::path::PathBuf,
 }
 
 impl Settings {
@@ -86,6 +113,9 @@ impl Settings {
                 format!("'{alg}': only HS256 is supported"),
             ));
         }
+        let default_mail_dir = embedded
+            .as_ref()
+            .map_or_else(|| std::path::PathBuf::from("mail"), |d| d.mail_dir.clone());
         let (database_url, token_store, secret_key, default_addr, default_grpc, internal_key) =
             match embedded {
                 None => (
@@ -246,11 +276,83 @@ impl Settings {
             lockout,
             trusted_proxies: service_runtime::net::TrustedProxies::from_env(env)?,
             bus: events::BusSettings::from_env(env, embedded_mode)?,
+            password_history: match env.parse_or::<usize>("PASSWORD_HISTORY", 5)? {
+                n @ 0..=24 => n,
+                _ => return Err(ConfigError::invalid("PASSWORD_HISTORY", "must be 0 to 24")),
+            },
+            password_max_age: match env.get("PASSWORD_MAX_AGE_DAYS") {
+                None | Some("") => None,
+                Some(_) => match env.parse_or::<u64>("PASSWORD_MAX_AGE_DAYS", 0)? {
+                    n @ 1..=3650 => Some(Duration::from_secs(n * 86_400)),
+                    _ => {
+                        return Err(ConfigError::invalid(
+                            "PASSWORD_MAX_AGE_DAYS",
+                            "must be 1 to 3650 (unset: passwords do not expire)",
+                        ));
+                    }
+                },
+            },
+            password_reset_url: reset_url(env)?,
+            password_reset_rate_limit_per_ip: env
+                .parse_or("PASSWORD_RESET_RATE_LIMIT_PER_IP_PER_HOUR", 10)?,
+            mfa_issuer: match env.get("MFA_ISSUER") {
+                None => PLATFORM_NAME.to_owned(),
+                Some(v)
+                    if (1..=100).contains(&v.chars().count())
+                        && !v.chars().any(|c| c.is_control() || c == ':') =>
+                {
+                    v.to_owned()
+                }
+                Some(_) => {
+                    return Err(ConfigError::invalid(
+                        "MFA_ISSUER",
+                        "must be 1 to 100 characters, without ':' or control characters",
+                    ));
+                }
+            },
+            mail: MailSettings {
+                smtp_url: env
+                    .get("SMTP_URL")
+                    .filter(|v| !v.is_empty())
+                    .map(|v| SecretString::from(v.to_owned())),
+                from: env
+                    .get("MAIL_FROM")
+                    .unwrap_or("AI Interviewer Platform <no-reply@localhost>")
+                    .to_owned(),
+                dir: env
+                    .get("MAIL_DIR")
+                    .filter(|v| !v.is_empty())
+                    .map_or(default_mail_dir, std::path::PathBuf::from),
+                ca_file: env
+                    .get("SMTP_CA_FILE")
+                    .filter(|v| !v.is_empty())
+                    .map(std::path::PathBuf::from),
+            },
         })
     }
 }
 
 pub use service_runtime::config::internal_key;
+
+/// `PASSWORD_RESET_URL`: an http(s) URL without a query or fragment (the token is
+/// appended as `?token=`). By default the reset page this service serves.
+fn reset_url(env: &Env) -> Result<String, ConfigError> {
+    let Some(url) = env.get("PASSWORD_RESET_URL").filter(|v| !v.is_empty()) else {
+        return Ok("http://localhost:8000/reset-password".to_owned());
+    };
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && !url.contains(['?', '#'])
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+        && url.len() <= 500;
+    if ok {
+        Ok(url.to_owned())
+    } else {
+        Err(ConfigError::invalid(
+            "PASSWORD_RESET_URL",
+            "must be an http:// or https:// URL without '?' or '#'",
+        ))
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -331,6 +433,12 @@ mod tests {
             ("CORS_ORIGINS", "[broken"),
             ("INTERNAL_API_KEY", "short"),
             ("AUTH_GRPC_ADDR", "x"),
+            ("PASSWORD_HISTORY", "25"),
+            ("PASSWORD_MAX_AGE_DAYS", "0"),
+            ("PASSWORD_MAX_AGE_DAYS", "x"),
+            ("PASSWORD_RESET_URL", "ftp://x"),
+            ("PASSWORD_RESET_URL", "https://x/reset?a=b"),
+            ("MFA_ISSUER", "a:b"),
         ] {
             let err = production(&[(name, value)]).unwrap_err();
             assert!(err.to_string().contains(name), "{name}={value}: {err}");
@@ -345,8 +453,13 @@ mod tests {
             internal_key: SecretString::from("generated-internal-key".to_owned()),
             database_url: "sqlite://x.db?mode=rwc".into(),
             secret_key: SecretString::from(KEY.to_owned()),
+            mail_dir: std::path::PathBuf::from("data/mail"),
         };
         let s = Settings::from_env(&Env::default(), Some(d)).unwrap();
+        assert!(s.mail.smtp_url.is_none());
+        assert_eq!(s.mail.dir, std::path::PathBuf::from("data/mail"));
+        assert_eq!(s.password_history, 5);
+        assert_eq!(s.password_max_age, None);
         assert!(matches!(s.token_store, TokenStoreSettings::InProcess));
         assert_eq!(s.database_url.expose_secret(), "sqlite://x.db?mode=rwc");
     }

@@ -33,6 +33,8 @@ pub struct Application {
     state: AppState,
     /// The bus the revocation feed comes on (other replicas' announcements).
     bus: events::BusSettings,
+    /// Sends what the mail outbox holds.
+    mailer: Arc<crate::mail::Mailer>,
 }
 
 struct TokenStoreCheck(Arc<dyn TokenStore>);
@@ -112,7 +114,22 @@ impl Application {
                 settings.principal_ttl,
             )),
             revocations: events::revocation::RevocationPublisher::new(&settings.bus),
+            password_policy: crate::service::passwords::PasswordRules {
+                history: settings.password_history,
+                max_age: settings.password_max_age,
+            },
+            reset: crate::service::passwords::ResetSettings {
+                url: settings.password_reset_url.clone(),
+                per_ip_per_hour: settings.password_reset_rate_limit_per_ip,
+            },
+            mfa_issuer: settings.mfa_issuer.clone(),
+            sealer: Arc::new(crate::domain::totp::SecretSealer::from_secret_key(
+                &settings.secret_key,
+            )),
+            mail_wake: Arc::default(),
         };
+        let mailer = Arc::new(mailer(&settings.mail)?);
+        tracing::info!(mail = %mailer.describe(), "mail transport");
         let readiness = Readiness::new(vec![
             Arc::new(DatabaseCheck(db)),
             Arc::new(TokenStoreCheck(tokens)),
@@ -167,6 +184,7 @@ impl Application {
             grpc,
             state,
             bus: settings.bus.clone(),
+            mailer,
         })
     }
 
@@ -181,6 +199,11 @@ impl Application {
     /// Serves HTTP and gRPC until the process is asked to stop; an error of either ends both.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let _relay = service_runtime::AbortOnDrop(tokio::spawn(self.state.relay.clone().run()));
+        let _mailer = service_runtime::AbortOnDrop(tokio::spawn(crate::service::mailer::run(
+            self.state.db.clone(),
+            self.mailer.clone(),
+            self.state.mail_wake.clone(),
+        )));
         let state = self.state.clone();
         let _feed = service_runtime::AbortOnDrop(events::revocation::listen(&self.bus, move |e| {
             state.on_feed(e);
@@ -189,6 +212,20 @@ impl Application {
         let grpc = async { self.grpc.await.context("gRPC server") };
         tokio::try_join!(http, grpc).map(|_| ())
     }
+}
+
+/// The transport `SMTP_URL` names, or without it `.eml` files under `MAIL_DIR`.
+fn mailer(settings: &crate::settings::MailSettings) -> anyhow::Result<crate::mail::Mailer> {
+    Ok(match &settings.smtp_url {
+        Some(url) => crate::mail::Mailer::smtp(
+            url.expose_secret(),
+            &settings.from,
+            settings.ca_file.as_deref(),
+        )
+        .context("SMTP_URL / MAIL_FROM / SMTP_CA_FILE")?,
+        None => crate::mail::Mailer::directory(settings.dir.clone(), &settings.from)
+            .context("MAIL_DIR / MAIL_FROM")?,
+    })
 }
 
 /// Introspection and lookup behind the service credential; health and reflection open.

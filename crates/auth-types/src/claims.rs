@@ -8,6 +8,14 @@ use serde::{Deserialize, Serialize};
 pub enum TokenKind {
     Access,
     Refresh,
+    /// Accepted only by the password-change endpoint: a sign-in whose password expired
+    /// (`PASSWORD_MAX_AGE_DAYS`) or was set by an admin.
+    PasswordChange,
+    /// The `mfa_token` of a sign-in waiting for its second factor.
+    Mfa,
+    /// Accepted only by the TOTP enrolment endpoints: a sign-in of a role the company
+    /// requires MFA of, by a user who has none yet.
+    MfaEnrolment,
 }
 
 /// The audience of every token auth issues: the services of this platform.

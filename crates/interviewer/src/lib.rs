@@ -59,6 +59,7 @@ impl Platform {
                 data_dir.join("interviewer.db").display()
             ),
             secret_key,
+            mail_dir: data_dir.join("mail"),
         };
         let settings = Settings::from_env(env, Some(defaults))?;
         let conn = db::connect(

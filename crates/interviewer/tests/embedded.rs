@@ -703,6 +703,37 @@ async fn the_docs_render_in_headless_chromium_without_csp_violations() {
             .collect();
         assert!(violations.is_empty(), "port {port}: {violations:#?}");
     }
+    // The password-reset page runs its script under its policy: without a token in the
+    // link it says so (the script wrote that), and the browser reports no violation.
+    let profile = dir.join("chromium-reset");
+    let out = tokio::process::Command::new(&browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("http://127.0.0.1:{}/reset-password", ports[0]))
+        .output()
+        .await
+        .expect("run chromium");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        dom.contains("This link has no reset token"),
+        "the reset page's script did not run:\n{dom}\n{log}"
+    );
+    let violations: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("Content Security Policy") || l.contains("Refused to"))
+        .collect();
+    assert!(violations.is_empty(), "reset page: {violations:#?}");
 }
 
 /// Beyond loopback (the image's default command) the documented demo password would let
@@ -737,4 +768,173 @@ async fn beyond_loopback_the_demo_admin_gets_a_generated_password() {
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     drop(dir);
+}
+
+/// The newest `.eml` under the data directory's `mail/`, waited for.
+async fn newest_mail(dir: &Path) -> String {
+    let mail = dir.join("mail");
+    for _ in 0..200 {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&mail)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        if let Some(last) = found.last() {
+            return std::fs::read_to_string(last).expect("read the .eml");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no mail written under {}", mail.display());
+}
+
+/// Without SMTP_URL the reset mail is an `.eml` file in the data directory; its link
+/// leads to the reset page this service serves, and its token sets the password.
+#[tokio::test]
+async fn a_password_is_reset_from_the_eml_the_embedded_default_writes() {
+    let dir = data_dir();
+    let (app, platform) = start_in(&dir, &[]).await;
+    tokio::spawn(platform.run_until_stopped());
+    let res = app
+        .post(
+            "/api/v1/auth/password-reset",
+            json!({"email": DEFAULT_ADMIN_EMAIL}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let raw = newest_mail(&dir).await;
+    let message = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("an RFC 5322 message");
+    assert_eq!(message.subject(), Some("Reset your password"));
+    let text = message.body_text(0).expect("a text body").into_owned();
+    let at = text.find("/reset-password?token=").expect("the link");
+    let token: String = text[at + "/reset-password?token=".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    // The page the link opens is served, under its own content security policy.
+    let page = app
+        .client
+        .get(format!("{}/reset-password?token={token}", app.base))
+        .send()
+        .await
+        .expect("the reset page");
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
+    assert!(
+        page.text()
+            .await
+            .expect("html")
+            .contains("/reset-password.js")
+    );
+
+    let res = app
+        .post(
+            "/api/v1/auth/password-reset/confirm",
+            json!({"token": token, "new_password": "Quiet-Harbour-31"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": DEFAULT_ADMIN_EMAIL, "password": "Quiet-Harbour-31"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    drop(dir);
+}
+
+/// TOTP on the embedded default: enrol, confirm with a code from an independent
+/// implementation, then a sign-in takes the second factor.
+#[tokio::test]
+async fn totp_mfa_works_in_process() {
+    let app = start(&[]).await;
+    let signed_in = app.login().await;
+    let access = signed_in["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let res = app
+        .client
+        .post(format!("{}/api/v1/users/me/mfa/totp", app.base))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .expect("enrol");
+    assert_eq!(res.status(), StatusCode::OK);
+    let enrolment: Value = res.json().await.expect("json");
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(enrolment["secret"].as_str().expect("secret").as_bytes())
+        .expect("base32");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let code = totp_lite::totp_custom::<totp_lite::Sha1>(30, 6, &secret, now);
+    let res = app
+        .client
+        .post(format!("{}/api/v1/users/me/mfa/totp/confirm", app.base))
+        .bearer_auth(&access)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .expect("confirm");
+    assert_eq!(res.status(), StatusCode::OK);
+    let codes: Value = res.json().await.expect("json");
+    let recovery = codes["recovery_codes"][0]
+        .as_str()
+        .expect("a code")
+        .to_owned();
+
+    let res = app
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": DEFAULT_ADMIN_EMAIL, "password": DEFAULT_ADMIN_PASSWORD}),
+        )
+        .await;
+    let answer: Value = res.json().await.expect("json");
+    assert_eq!(answer["mfa_required"], true, "{answer}");
+    let mfa_token = answer["mfa_token"].as_str().expect("mfa_token");
+    let res = app
+        .post(
+            "/api/v1/auth/mfa/verify",
+            json!({"mfa_token": mfa_token, "code": code}),
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "a code is accepted once"
+    );
+    let res = app
+        .post(
+            "/api/v1/auth/mfa/verify",
+            json!({"mfa_token": mfa_token, "code": recovery}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let me: Value = app
+        .get(
+            "/api/v1/users/me",
+            res.json::<Value>().await.expect("json")["access_token"]
+                .as_str()
+                .expect("token"),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["mfa_enabled"], true);
 }

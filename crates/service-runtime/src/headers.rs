@@ -16,6 +16,9 @@ pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; font-src 'self' data:; connect-src 'self'; form-action 'self'; \
      base-uri 'none'; frame-ancestors 'none'";
+/// The password-reset page: its own script and style, and posting to its own origin.
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 pub const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), camera=(), display-capture=(), \
      geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), \
      usb=()";
@@ -38,7 +41,14 @@ pub async fn apply(
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();
     let docs = path == "/docs" || path.starts_with("/docs/");
-    let csp = if docs { DOCS_CSP } else { API_CSP };
+    let page = path.starts_with("/reset-password");
+    let csp = if docs {
+        DOCS_CSP
+    } else if page {
+        PAGE_CSP
+    } else {
+        API_CSP
+    };
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(csp),

@@ -8,6 +8,8 @@
     reason = "test harness: fail loudly"
 )]
 
+pub mod smtp;
+
 use auth_service::bootstrap::{AdminSpec, Outcome, ensure_admin};
 use auth_types::{CompanyId, UserId};
 use reqwest::{Method, Response, StatusCode};
@@ -129,6 +131,14 @@ pub async fn spawn_auth(
         // ... and hold more sessions of one account than MAX_SESSIONS_PER_USER allows
         // (its own test sets it).
         ("MAX_SESSIONS_PER_USER".into(), "0".into()),
+        // Without SMTP_URL mail is written as files: somewhere of this test's own.
+        (
+            "MAIL_DIR".into(),
+            std::env::temp_dir()
+                .join(format!("aip-mail-{}", Uuid::new_v4().simple()))
+                .display()
+                .to_string(),
+        ),
     ];
     let amqp_prefix = amqp_prefix();
     pairs.extend(amqp_env(&amqp_prefix));

@@ -2,7 +2,9 @@
 
 pub mod device;
 pub mod password;
+pub mod password_policy;
 pub mod tokens;
+pub mod totp;
 pub mod user;
 
 pub use service_runtime::email::Email;

@@ -152,13 +152,59 @@ impl TokenIssuer {
         })
     }
 
+    /// A token of restricted use (`kind` is neither `Access` nor `Refresh`) for a user who
+    /// is half-way through signing in: it opens no session and lives `ttl`.
+    pub fn issue_restricted(
+        &self,
+        kind: TokenKind,
+        user: UserId,
+        company: CompanyId,
+        role: Role,
+        ttl: Duration,
+    ) -> Result<(String, AccessClaims), TokenError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            aud: auth_types::AUDIENCE.to_owned(),
+            sub: user,
+            company_id: company,
+            role,
+            jti: TokenId::new(),
+            sid: SessionId::new(),
+            iat: now,
+            exp: now.saturating_add(secs(ttl)),
+            typ: kind,
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        Ok((token, claims))
+    }
+
+    /// An access-shaped token of one of `kinds`.
+    pub fn verify_kinds(
+        &self,
+        token: &str,
+        kinds: &[TokenKind],
+    ) -> Result<AccessClaims, TokenError> {
+        let claims: AccessClaims = jsonwebtoken::decode(token, &self.decoding, &self.validation)
+            .map_err(refused)?
+            .claims;
+        if kinds.contains(&claims.typ) && claims.typ != TokenKind::Refresh {
+            Ok(claims)
+        } else {
+            Err(TokenError::Invalid)
+        }
+    }
+
     pub fn verify_access(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let claims: AccessClaims = jsonwebtoken::decode(token, &self.decoding, &self.validation)
             .map_err(refused)?
             .claims;
         match claims.typ {
             TokenKind::Access => Ok(claims),
-            TokenKind::Refresh => Err(TokenError::Invalid),
+            TokenKind::Refresh
+            | TokenKind::PasswordChange
+            | TokenKind::Mfa
+            | TokenKind::MfaEnrolment => Err(TokenError::Invalid),
         }
     }
 
@@ -168,7 +214,10 @@ impl TokenIssuer {
             .claims;
         match claims.typ {
             TokenKind::Refresh => Ok(claims),
-            TokenKind::Access => Err(TokenError::Invalid),
+            TokenKind::Access
+            | TokenKind::PasswordChange
+            | TokenKind::Mfa
+            | TokenKind::MfaEnrolment => Err(TokenError::Invalid),
         }
     }
 }
@@ -280,6 +329,34 @@ mod tests {
         let token =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &ours.encoding).unwrap();
         assert!(ours.verify_access(&token).is_ok());
+    }
+
+    #[test]
+    fn a_restricted_token_passes_only_where_its_kind_is_asked_for() {
+        let i = issuer("an-example-secret-that-is-long-enough-32");
+        let (token, claims) = i
+            .issue_restricted(
+                TokenKind::Mfa,
+                UserId::new(),
+                CompanyId::new(),
+                Role::Agent,
+                Duration::from_secs(300),
+            )
+            .unwrap();
+        assert_eq!(claims.exp - claims.iat, 300);
+        assert!(i.verify_access(&token).is_err(), "never an access token");
+        assert!(i.verify_refresh(&token).is_err());
+        assert!(
+            i.verify_kinds(&token, &[TokenKind::PasswordChange])
+                .is_err()
+        );
+        assert_eq!(i.verify_kinds(&token, &[TokenKind::Mfa]).unwrap(), claims);
+        let p = pair(&i);
+        assert!(i.verify_kinds(&p.access_token, &[TokenKind::Mfa]).is_err());
+        assert!(
+            i.verify_kinds(&p.refresh_token, &[TokenKind::Refresh])
+                .is_err()
+        );
     }
 
     #[test]

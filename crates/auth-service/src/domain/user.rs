@@ -104,7 +104,13 @@ impl CreateUserRequest {
         let full_name = c.check("full_name", full_name(&self.full_name));
         let password = c.check(
             "password",
-            check_policy(self.password.expose_secret()).map(|()| self.password),
+            super::password_policy::check(
+                self.password.expose_secret(),
+                Some(&self.email),
+                Some(&self.full_name),
+            )
+            .map_err(|v| v.message())
+            .map(|()| self.password),
         );
         let department = c.check("department", department(self.department));
         let role = self.role;

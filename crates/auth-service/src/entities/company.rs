@@ -7,6 +7,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: CompanyId,
     pub name: String,
+    /// The roles whose users must use MFA, a JSON array of role names.
+    pub mfa_required_roles: String,
     pub created_at: TimeDateTimeWithTimeZone,
     pub updated_at: TimeDateTimeWithTimeZone,
 }

@@ -13,6 +13,12 @@ pub struct Model {
     pub department: Option<String>,
     pub role: Role,
     pub is_active: bool,
+    /// When the user last set their password (`None`: before this was recorded).
+    pub password_changed_at: Option<TimeDateTimeWithTimeZone>,
+    /// An admin set the password: the next sign-in must change it.
+    pub password_change_required: bool,
+    /// A confirmed TOTP factor (kept beside `user_mfa`, for the user record).
+    pub mfa_enabled: bool,
     pub created_at: TimeDateTimeWithTimeZone,
     pub updated_at: TimeDateTimeWithTimeZone,
 }

@@ -4,7 +4,7 @@ use super::Authenticated;
 use crate::domain::tokens::IssuedPair;
 use crate::error::AuthError;
 use crate::service::AppState;
-use crate::service::auth::{self as flows, ClientInfo};
+use crate::service::auth::{self as flows, ClientInfo, SignedIn};
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -49,7 +49,7 @@ pub struct MessageResponse {
     pub message: &'static str,
 }
 
-fn client_info(state: &AppState, req: &HttpRequest) -> ClientInfo {
+pub(super) fn client_info(state: &AppState, req: &HttpRequest) -> ClientInfo {
     ClientInfo {
         // Bounded: it goes into the session and the append-only audit log.
         user_agent: req
@@ -66,9 +66,8 @@ fn client_info(state: &AppState, req: &HttpRequest) -> ClientInfo {
     }
 }
 
-/// The token pair in the body and the refresh token in its cookie (TRD §3.4).
-/// A sign-in's or a refresh's answer, success or refusal, with the caller's standing
-/// against the rate limits it passed.
+/// A refresh's answer, success or refusal, with the caller's standing against the rate
+/// limits it passed.
 fn limited_response(
     state: &AppState,
     answer: Limited<Result<IssuedPair, AuthError>>,
@@ -78,6 +77,85 @@ fn limited_response(
         Err(e) => e.error_response(),
     };
     with_quota(answer.quota, res)
+}
+
+/// A sign-in step's answer (password, or second factor): the tokens and cookie, or what
+/// must come first, never with a cookie.
+pub(super) fn signed_in_response(
+    state: &AppState,
+    answer: Limited<Result<SignedIn, AuthError>>,
+) -> HttpResponse {
+    let res = match answer.value {
+        Ok(SignedIn::Tokens(pair)) => token_response(state, *pair),
+        Ok(SignedIn::MfaRequired { token, expires_in }) => no_store().json(MfaRequiredResponse {
+            mfa_required: true,
+            mfa_token: token,
+            expires_in,
+        }),
+        Ok(SignedIn::MfaEnrolmentRequired { token, expires_in }) => {
+            no_store().json(RestrictedResponse {
+                mfa_enrolment_required: Some(true),
+                password_change_required: None,
+                access_token: token,
+                token_type: "bearer",
+                expires_in,
+            })
+        }
+        Ok(SignedIn::PasswordChangeRequired { token, expires_in }) => {
+            no_store().json(RestrictedResponse {
+                mfa_enrolment_required: None,
+                password_change_required: Some(true),
+                access_token: token,
+                token_type: "bearer",
+                expires_in,
+            })
+        }
+        Err(e) => e.error_response(),
+    };
+    with_quota(answer.quota, res)
+}
+
+fn no_store() -> actix_web::HttpResponseBuilder {
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::CACHE_CONTROL, "no-store"));
+    res
+}
+
+/// What a sign-in step answers with 200: one of three shapes.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SignInAnswer {
+    Tokens(TokenResponse),
+    MfaRequired(MfaRequiredResponse),
+    Restricted(RestrictedResponse),
+}
+
+/// A sign-in whose password was right, for an account with a second factor: no session
+/// yet, no cookie; `mfa_token` goes to `POST /api/v1/auth/mfa/verify`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaRequiredResponse {
+    /// Always `true`.
+    pub mfa_required: bool,
+    /// Single-use; valid for `expires_in` seconds.
+    pub mfa_token: String,
+    pub expires_in: u64,
+}
+
+/// A sign-in that must do one thing before it gets a session: change the password
+/// (`password_change_required`: the token works only on `POST /api/v1/users/me/password`)
+/// or enrol a TOTP authenticator the company requires (`mfa_enrolment_required`: only on
+/// `POST /api/v1/users/me/mfa/totp` and `.../confirm`). Then sign in again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RestrictedResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_change_required: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_enrolment_required: Option<bool>,
+    /// A token of restricted use, sent as `Authorization: Bearer`.
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: &'static str,
+    pub expires_in: u64,
 }
 
 fn token_response(state: &AppState, pair: IssuedPair) -> HttpResponse {
@@ -104,7 +182,7 @@ fn token_response(state: &AppState, pair: IssuedPair) -> HttpResponse {
     post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in; the refresh token is also set as an HttpOnly cookie", body = TokenResponse),
+        (status = 200, description = "Signed in (the refresh token is also set as an HttpOnly cookie); or, with no session yet, the step that must come first: a second factor (`mfa_required`), enrolling one (`mfa_enrolment_required`) or a password change (`password_change_required`)", body = TokenResponse),
         (status = 400, description = "Malformed JSON or a missing field"),
         (status = 401, description = "Invalid email or password"),
         (status = 422, description = "Email or password of the wrong form"),
@@ -119,7 +197,7 @@ pub async fn login(
 ) -> Result<HttpResponse, AuthError> {
     let LoginRequest { email, password } = body.into_inner();
     let answer = flows::login(&state, &email, password, &client_info(&state, &req)).await?;
-    Ok(limited_response(&state, answer))
+    Ok(signed_in_response(&state, answer))
 }
 
 #[utoipa::path(

@@ -1,7 +1,9 @@
 //! HTTP handlers, one module per resource.
 
+pub mod account;
 pub mod auth;
 mod extract;
+mod pages;
 pub mod users;
 
 pub use extract::Authenticated;
@@ -10,11 +12,37 @@ use actix_web::web;
 
 /// Registers every `/api/v1` route of the auth service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    pages::configure(cfg);
     cfg.service(
         web::scope("/api/v1")
             .service(web::resource("/auth/login").route(web::post().to(auth::login)))
             .service(web::resource("/auth/refresh").route(web::post().to(auth::refresh)))
             .service(web::resource("/auth/logout").route(web::post().to(auth::logout)))
+            .service(
+                web::resource("/auth/password-reset").route(web::post().to(account::request_reset)),
+            )
+            .service(
+                web::resource("/auth/password-reset/confirm")
+                    .route(web::post().to(account::confirm_reset)),
+            )
+            .service(web::resource("/auth/mfa/verify").route(web::post().to(account::mfa_verify)))
+            .service(
+                web::resource("/users/me/password").route(web::post().to(account::change_password)),
+            )
+            .service(
+                web::resource("/users/me/mfa/totp")
+                    .route(web::post().to(account::mfa_begin))
+                    .route(web::delete().to(account::mfa_disable)),
+            )
+            .service(
+                web::resource("/users/me/mfa/totp/confirm")
+                    .route(web::post().to(account::mfa_confirm)),
+            )
+            .service(
+                web::resource("/company/security")
+                    .route(web::get().to(account::security_policy))
+                    .route(web::put().to(account::set_security_policy)),
+            )
             .service(web::resource("/users/me").route(web::get().to(users::me)))
             .service(
                 web::resource("/users/me/permissions").route(web::get().to(users::my_permissions)),

@@ -64,7 +64,7 @@ fn count_rate_limited(e: &AuthError, metric: &'static str) {
 }
 
 /// A limit counted over a minute.
-fn per_minute(key: String, per_window: u64) -> super::Limit {
+pub(super) fn per_minute(key: String, per_window: u64) -> super::Limit {
     super::Limit {
         key,
         per_window,
@@ -72,7 +72,7 @@ fn per_minute(key: String, per_window: u64) -> super::Limit {
     }
 }
 
-fn expiry(unix: i64) -> Result<OffsetDateTime, AuthError> {
+pub(super) fn expiry(unix: i64) -> Result<OffsetDateTime, AuthError> {
     OffsetDateTime::from_unix_timestamp(unix).map_err(|e| AuthError::unexpected(e.into()))
 }
 
@@ -84,7 +84,7 @@ const LOCKOUT_WAIT: Duration = Duration::from_secs(5);
 /// that minute are gathered into one more event, `attempts` counting them, published when
 /// the minute is over: a flood cannot grow the audit log by more than two events a minute
 /// for each, and the counts stay exact.
-async fn login_failed(
+pub(super) async fn login_failed(
     state: &AppState,
     email: &Email,
     client: &ClientInfo,
@@ -152,7 +152,7 @@ fn gathered_id(minute: i64, address: &str, email: &Email, reason: &str) -> uuid:
 
 /// The failure that reached the threshold locked the account: audited with the address
 /// that tipped it, and the company's admins told.
-async fn account_locked(
+pub(super) async fn account_locked(
     state: &AppState,
     email: &Email,
     client: &ClientInfo,
@@ -210,7 +210,7 @@ pub async fn login(
     email: &str,
     password: SecretString,
     client: &ClientInfo,
-) -> Result<Limited<Result<IssuedPair, AuthError>>, AuthError> {
+) -> Result<Limited<Result<SignedIn, AuthError>>, AuthError> {
     let email = Email::parse(email).map_err(|m| AuthError::invalid("email", m))?;
     let len = password.expose_secret().chars().count();
     if len == 0 || len > MAX_LEN {
@@ -247,7 +247,7 @@ async fn checked_login(
     email: Email,
     password: SecretString,
     client: &ClientInfo,
-) -> Result<IssuedPair, AuthError> {
+) -> Result<SignedIn, AuthError> {
     let user = users::find_by_email(&state.db, &email).await?;
     // Lockout is decided before any hashing, by one atomic step in the token store, for
     // known and unknown emails alike (the answer never tells them apart).
@@ -319,6 +319,103 @@ async fn checked_login(
             Err(e) => tracing::warn!(error = %e, "could not upgrade a password hash"),
         }
     }
+    second_step(state, &user, client).await
+}
+
+/// How a sign-in whose password was right goes on: to the second factor, to enrolling
+/// one the company requires, to changing the password, or to a session.
+#[derive(Debug)]
+pub enum SignedIn {
+    Tokens(Box<IssuedPair>),
+    /// `mfa_token` for `POST /auth/mfa/verify`.
+    MfaRequired {
+        token: String,
+        expires_in: u64,
+    },
+    /// A token only the TOTP enrolment endpoints accept.
+    MfaEnrolmentRequired {
+        token: String,
+        expires_in: u64,
+    },
+    /// A token only the password-change endpoint accepts.
+    PasswordChangeRequired {
+        token: String,
+        expires_in: u64,
+    },
+}
+
+/// How long an `mfa_token` lives.
+pub const MFA_TOKEN_TTL: Duration = Duration::from_secs(300);
+/// How long the restricted tokens of enrolment and password change live.
+pub const RESTRICTED_TTL: Duration = Duration::from_secs(600);
+
+fn restricted(
+    state: &AppState,
+    kind: auth_types::TokenKind,
+    user: &crate::entities::user::Model,
+    ttl: Duration,
+) -> Result<(String, u64), AuthError> {
+    let (token, _) =
+        state
+            .issuer
+            .issue_restricted(kind, user.id, user.company_id, user.role, ttl)?;
+    Ok((token, ttl.as_secs()))
+}
+
+/// After the password: a second factor if the user has one, enrolment if their company
+/// requires one of their role, else [`finish_sign_in`].
+async fn second_step(
+    state: &AppState,
+    user: &crate::entities::user::Model,
+    client: &ClientInfo,
+) -> Result<SignedIn, AuthError> {
+    use auth_types::TokenKind;
+    if user.mfa_enabled {
+        let (token, expires_in) = restricted(state, TokenKind::Mfa, user, MFA_TOKEN_TTL)?;
+        metrics::counter!("auth_logins_total", "outcome" => "mfa_required").increment(1);
+        return Ok(SignedIn::MfaRequired { token, expires_in });
+    }
+    if super::mfa::required_of(state, user.company_id, user.role).await? {
+        let (token, expires_in) = restricted(state, TokenKind::MfaEnrolment, user, RESTRICTED_TTL)?;
+        metrics::counter!("auth_logins_total", "outcome" => "mfa_enrolment_required").increment(1);
+        return Ok(SignedIn::MfaEnrolmentRequired { token, expires_in });
+    }
+    finish_sign_in(state, user, client).await
+}
+
+/// Whether the user must change their password before anything else: an admin set it,
+/// or it is older than `PASSWORD_MAX_AGE_DAYS`.
+fn must_change_password(state: &AppState, user: &crate::entities::user::Model) -> bool {
+    if user.password_change_required {
+        return true;
+    }
+    let Some(max_age) = state.password_policy.max_age else {
+        return false;
+    };
+    let set = user.password_changed_at.unwrap_or(user.created_at);
+    let age = OffsetDateTime::now_utc() - set;
+    age >= time::Duration::try_from(max_age).unwrap_or(time::Duration::MAX)
+}
+
+/// Every factor checked: a session and its token pair, unless the password must be
+/// changed first (then only a token the password-change endpoint accepts).
+pub(crate) async fn finish_sign_in(
+    state: &AppState,
+    user: &crate::entities::user::Model,
+    client: &ClientInfo,
+) -> Result<SignedIn, AuthError> {
+    if must_change_password(state, user) {
+        let (token, expires_in) = restricted(
+            state,
+            auth_types::TokenKind::PasswordChange,
+            user,
+            RESTRICTED_TTL,
+        )?;
+        metrics::counter!("auth_logins_total", "outcome" => "password_change_required")
+            .increment(1);
+        return Ok(SignedIn::PasswordChangeRequired { token, expires_in });
+    }
+    let user_id = user.id;
     let company = user.company_id;
     let session = auth_types::SessionId::new();
     let pair = state
@@ -354,13 +451,83 @@ async fn checked_login(
         .company(company)
         .actor(user_id)
         .resource("user", user_id)
-        .details(json!({"session_id": session, "ip_address": client.ip_address, "user_agent": client.user_agent}));
+        .details(json!({
+            "session_id": session,
+            "ip_address": client.ip_address,
+            "user_agent": client.user_agent,
+            "mfa": user.mfa_enabled,
+        }));
     txn.record(&event).await?;
     txn.commit().await?;
     super::sessions::enforce_limit(state, company, user_id, session).await;
     metrics::counter!("auth_logins_total", "outcome" => "success").increment(1);
     tracing::info!("login succeeded");
-    Ok(pair)
+    Ok(SignedIn::Tokens(Box::new(pair)))
+}
+
+/// Who a bearer token speaks for where restricted tokens are let in too: a full access
+/// token (with its session), or a token of one of `kinds`, whose user must still be
+/// active and, for a password-change token, must not have changed the password since.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: auth_types::UserId,
+    pub company_id: auth_types::CompanyId,
+    pub role: auth_types::Role,
+    /// The session of a full access token; `None` for a restricted one.
+    pub session: Option<auth_types::SessionId>,
+    pub kind: auth_types::TokenKind,
+    pub token_id: auth_types::TokenId,
+    /// When the token expires (unix seconds).
+    pub expires_at: i64,
+}
+
+impl From<&Principal> for Caller {
+    fn from(p: &Principal) -> Self {
+        Self {
+            user_id: p.user_id,
+            company_id: p.company_id,
+            role: p.role,
+            session: Some(p.session_id),
+            kind: auth_types::TokenKind::Access,
+            token_id: p.token_id,
+            expires_at: p.expires_at,
+        }
+    }
+}
+
+pub async fn authenticate_allowing(
+    state: &AppState,
+    token: &str,
+    kinds: &[auth_types::TokenKind],
+) -> Result<Caller, AuthError> {
+    let Ok(claims) = state.issuer.verify_kinds(token, kinds) else {
+        // Not one of the restricted kinds: a full access token, or nothing.
+        return authenticate(state, token).await.map(|p| Caller::from(&p));
+    };
+    if claims.typ == auth_types::TokenKind::Access {
+        return authenticate(state, token).await.map(|p| Caller::from(&p));
+    }
+    let user = users::find_in_company(&state.db, claims.company_id, claims.sub)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or(AuthError::InvalidToken)?;
+    if claims.typ == auth_types::TokenKind::PasswordChange
+        && user
+            .password_changed_at
+            .is_some_and(|at| at.unix_timestamp() > claims.iat)
+    {
+        // Used: the password it was issued to change has been changed.
+        return Err(AuthError::InvalidToken);
+    }
+    Ok(Caller {
+        user_id: user.id,
+        company_id: user.company_id,
+        role: user.role,
+        session: None,
+        kind: claims.typ,
+        token_id: claims.jti,
+        expires_at: claims.exp,
+    })
 }
 
 #[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty))]

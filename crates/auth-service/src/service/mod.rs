@@ -2,6 +2,9 @@
 //! convert their input and call these.
 
 pub mod auth;
+pub mod mailer;
+pub mod mfa;
+pub mod passwords;
 pub mod refresh_log;
 pub mod sessions;
 pub mod users;
@@ -50,6 +53,16 @@ pub struct AppState {
     pub user_records: std::sync::Arc<users::UserRecords>,
     /// Where changes that end or narrow tokens are announced.
     pub revocations: events::revocation::RevocationPublisher,
+    /// `PASSWORD_HISTORY` and `PASSWORD_MAX_AGE_DAYS`.
+    pub password_policy: passwords::PasswordRules,
+    /// `PASSWORD_RESET_URL` and the per-address limit on reset requests.
+    pub reset: passwords::ResetSettings,
+    /// The issuer authenticator apps show (`MFA_ISSUER`).
+    pub mfa_issuer: String,
+    /// Seals TOTP secrets at rest, under a key derived from `SECRET_KEY`.
+    pub sealer: Arc<crate::domain::totp::SecretSealer>,
+    /// Wakes the mailer after a commit that put mail on the outbox.
+    pub mail_wake: Arc<tokio::sync::Notify>,
 }
 
 /// A change that ends or narrows tokens, committed: this replica's cache drops what it
@@ -92,6 +105,14 @@ events::event_types!(
         UserDeactivated => "USER_DEACTIVATED",
         PermissionChanged => "PERMISSION_CHANGED",
         SessionEnded => "SESSION_ENDED",
+        PasswordChanged => "PASSWORD_CHANGED",
+        PasswordResetRequested => "PASSWORD_RESET_REQUESTED",
+        PasswordReset => "PASSWORD_RESET",
+        MfaEnabled => "MFA_ENABLED",
+        MfaDisabled => "MFA_DISABLED",
+        MfaFailed => "MFA_FAILED",
+        MfaRecoveryCodeUsed => "MFA_RECOVERY_CODE_USED",
+        SecurityPolicyChanged => "SECURITY_POLICY_CHANGED",
     }
 );
 

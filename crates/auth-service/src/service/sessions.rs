@@ -53,6 +53,10 @@ pub enum EndedBy {
     Admin,
     /// A new sign-in went past `MAX_SESSIONS_PER_USER`; the least recently used ended.
     Limit,
+    /// Its user changed their password (every other session ends).
+    PasswordChange,
+    /// The password was reset from a mailed link (every session ends).
+    PasswordReset,
 }
 
 impl EndedBy {
@@ -61,16 +65,18 @@ impl EndedBy {
             EndedBy::User => "user",
             EndedBy::Admin => "admin",
             EndedBy::Limit => "limit",
+            EndedBy::PasswordChange => "password_change",
+            EndedBy::PasswordReset => "password_reset",
         }
     }
 }
 
 /// Who ends sessions, and whose they are.
-struct Ending {
-    company: CompanyId,
-    actor: UserId,
-    owner: UserId,
-    by: EndedBy,
+pub(crate) struct Ending {
+    pub company: CompanyId,
+    pub actor: UserId,
+    pub owner: UserId,
+    pub by: EndedBy,
 }
 
 /// The caller's live sessions, newest first.
@@ -196,17 +202,36 @@ async fn end(state: &AppState, ending: Ending, ids: Vec<SessionId>) -> Result<()
     if ids.is_empty() {
         return Ok(());
     }
-    for id in &ids {
+    revoke_families(state, &ids).await?;
+    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
+    record_ended(&mut txn, &ending, &ids).await?;
+    txn.commit().await?;
+    announce_ended(state, &ending, ids).await;
+    Ok(())
+}
+
+/// The first step of ending sessions: their families revoked in the token store.
+pub(crate) async fn revoke_families(state: &AppState, ids: &[SessionId]) -> Result<(), AuthError> {
+    for id in ids {
         state
             .tokens
             .revoke_family(*id, state.issuer.refresh_ttl())
             .await?;
     }
+    Ok(())
+}
+
+/// The second: revoked on the record, one `SESSION_ENDED` each, in `txn` (which may
+/// carry the change that ends them, a password change say).
+pub(crate) async fn record_ended(
+    txn: &mut UnitOfWork,
+    ending: &Ending,
+    ids: &[SessionId],
+) -> Result<(), AuthError> {
     let reason = ending.by.reason();
-    let mut txn = UnitOfWork::begin(&state.db, &state.relay).await?;
     let mut events = Vec::with_capacity(ids.len());
-    for id in &ids {
-        sessions::revoke(&*txn, *id, reason).await?;
+    for id in ids {
+        sessions::revoke(&**txn, *id, reason).await?;
         events.push(events::outbox::with_trace(
             Event::new(AuthEvent::SessionEnded)
                 .company(ending.company)
@@ -216,11 +241,14 @@ async fn end(state: &AppState, ending: Ending, ids: Vec<SessionId>) -> Result<()
         ));
     }
     txn.record_many(&events).await?;
-    txn.commit().await?;
+    Ok(())
+}
+
+/// The last, once committed: announced on the revocation feed.
+pub(crate) async fn announce_ended(state: &AppState, ending: &Ending, ids: Vec<SessionId>) {
+    let n = u64::try_from(ids.len()).unwrap_or(u64::MAX);
     for id in ids {
         super::announce(state, Revocation::Session(id.into())).await;
     }
-    metrics::counter!("auth_sessions_ended_total", "reason" => reason)
-        .increment(u64::try_from(events.len()).unwrap_or(u64::MAX));
-    Ok(())
+    metrics::counter!("auth_sessions_ended_total", "reason" => ending.by.reason()).increment(n);
 }

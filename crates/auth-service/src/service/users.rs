@@ -27,6 +27,8 @@ pub struct UserView {
     pub role: Role,
     pub department: Option<String>,
     pub is_active: bool,
+    /// Whether the user signs in with a TOTP second factor.
+    pub mfa_enabled: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -43,6 +45,7 @@ impl From<user::Model> for UserView {
             full_name: u.full_name,
             department: u.department,
             is_active: u.is_active,
+            mfa_enabled: u.mfa_enabled,
             created_at: u.created_at,
             updated_at: u.updated_at,
         }
@@ -212,6 +215,7 @@ pub async fn create(
             full_name: &new.full_name,
             department: new.department.as_deref(),
             role: new.role,
+            password_change_required: false,
         },
     )
     .await
@@ -253,7 +257,10 @@ pub async fn update(
         ));
     }
     let password_hash = match change.password {
-        Some(p) => Some(state.passwords.hash(p).await?),
+        Some(p) => {
+            super::passwords::check_new(state, &before, &p, "password").await?;
+            Some(state.passwords.hash(p).await?)
+        }
         None => None,
     };
 
@@ -295,17 +302,20 @@ pub async fn update(
     if let Some(active) = change.is_active {
         model.is_active = Set(active);
     }
-    if let Some(hash) = password_hash.clone() {
-        model.password_hash = Set(hash);
-    }
     model.updated_at = Set(OffsetDateTime::now_utc());
-    let updated = users::update(&*txn, model).await.map_err(|e| {
+    let mut updated = users::update(&*txn, model).await.map_err(|e| {
         if is_unique_violation(&e) {
             AuthError::conflict(EMAIL_TAKEN)
         } else {
             e.into()
         }
     })?;
+    if let Some(hash) = password_hash.clone() {
+        // The user must choose their own at the next sign-in.
+        super::passwords::set_by_admin(&*txn, state, id, hash.clone()).await?;
+        updated.password_hash = hash;
+        updated.password_change_required = true;
+    }
     // A deactivated user, or one whose password was reset, is signed out everywhere.
     let revoked = if deactivating || password_hash.is_some() {
         let reason = if deactivating {

@@ -24,9 +24,36 @@ pub async fn insert(db: &impl ConnectionTrait, name: &str) -> Result<company::Mo
     company::ActiveModel {
         id: Set(CompanyId::new()),
         name: Set(name.to_owned()),
+        mfa_required_roles: Set("[]".to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
     }
     .insert(db)
     .await
+}
+
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+pub async fn find(
+    db: &impl ConnectionTrait,
+    id: CompanyId,
+) -> Result<Option<company::Model>, DbErr> {
+    company::Entity::find_by_id(id).one(db).await
+}
+
+/// Sets the roles whose users must use MFA (a JSON array of role names).
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+pub async fn set_mfa_required_roles(
+    db: &impl ConnectionTrait,
+    id: CompanyId,
+    roles_json: String,
+) -> Result<(), DbErr> {
+    company::ActiveModel {
+        id: Set(id),
+        mfa_required_roles: Set(roles_json),
+        updated_at: Set(OffsetDateTime::now_utc()),
+        ..Default::default()
+    }
+    .update(db)
+    .await
+    .map(|_| ())
 }

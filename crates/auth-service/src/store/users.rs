@@ -19,6 +19,8 @@ pub struct InsertUser<'a> {
     pub full_name: &'a str,
     pub department: Option<&'a str>,
     pub role: Role,
+    /// Set by an admin: the user must choose their own at the next sign-in.
+    pub password_change_required: bool,
 }
 
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
@@ -33,6 +35,9 @@ pub async fn insert(db: &impl ConnectionTrait, u: InsertUser<'_>) -> Result<user
         department: Set(u.department.map(str::to_owned)),
         role: Set(u.role),
         is_active: Set(true),
+        password_changed_at: Set(Some(now)),
+        password_change_required: Set(u.password_change_required),
+        mfa_enabled: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -45,6 +45,20 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
 }
 
 impl TestApp {
+    /// Another replica of a test's service, on the same database.
+    pub fn on(auth: &test_support::Auth, client: &reqwest::Client, db: DatabaseConnection) -> Self {
+        Self {
+            address: auth.address.clone(),
+            grpc_address: auth.grpc_address.clone(),
+            client: client.clone(),
+            db,
+            redis_prefix: auth.redis_prefix.clone(),
+            company: CompanyId::from(Uuid::nil()),
+            admin_id: UserId::from(Uuid::nil()),
+            admin_email: "admin@acme.example".to_owned(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

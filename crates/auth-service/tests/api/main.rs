@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod account;
 mod edges;
 mod errors;
 mod grpc;
