@@ -98,7 +98,8 @@ start interview interview-service "AUTH_GRPC_URL=http://127.0.0.1:$AUTH_GRPC" \
     "INTERVIEW_HTTP_ADDR=127.0.0.1:$INTERVIEW_HTTP" "INTERVIEW_GRPC_ADDR=127.0.0.1:$INTERVIEW_GRPC"
 start scoring scoring-service "AUTH_GRPC_URL=http://127.0.0.1:$AUTH_GRPC" \
     "INTERVIEW_GRPC_URL=http://127.0.0.1:$INTERVIEW_GRPC" "SCORING_HTTP_ADDR=127.0.0.1:$SCORING_HTTP"
-start audit audit-writer "AUTH_GRPC_URL=http://127.0.0.1:$AUTH_GRPC" "AUDIT_HTTP_ADDR=127.0.0.1:$AUDIT_HTTP"
+start audit audit-writer "AUTH_GRPC_URL=http://127.0.0.1:$AUTH_GRPC" "AUDIT_HTTP_ADDR=127.0.0.1:$AUDIT_HTTP" \
+    "AUDIT_CHAIN_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
 ready interview "$INTERVIEW_HTTP"
 ready scoring "$SCORING_HTTP"
 ready audit "$AUDIT_HTTP"

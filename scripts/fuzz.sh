@@ -205,6 +205,7 @@ EOF
 
 SECRET_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 INTERNAL_API_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+AUDIT_CHAIN_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 ADMIN_EMAIL="fuzz-admin-$run_id@fuzz.example"
 ADMIN_PASSWORD="Fuzz-$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')-A1"
 
@@ -286,7 +287,8 @@ start interview "AUTH_GRPC_URL=http://127.0.0.1:$AUTH_GRPC" \
     "INTERVIEW_HTTP_ADDR=127.0.0.1:$INTERVIEW_HTTP" "INTERVIEW_GRPC_ADDR=127.0.0.1:$INTERVIEW_GRPC"
 start scoring "AUTH_GRPC_URL=http://127.0.0.1:$AUTH_GRPC" \
     "INTERVIEW_GRPC_URL=http://127.0.0.1:$INTERVIEW_GRPC" "SCORING_HTTP_ADDR=127.0.0.1:$SCORING_HTTP"
-start audit "AUTH_GRPC_URL=http://127.0.0.1:$AUTH_GRPC" "AUDIT_HTTP_ADDR=127.0.0.1:$AUDIT_HTTP"
+start audit "AUTH_GRPC_URL=http://127.0.0.1:$AUTH_GRPC" "AUDIT_HTTP_ADDR=127.0.0.1:$AUDIT_HTTP" \
+    "AUDIT_CHAIN_KEY=$AUDIT_CHAIN_KEY"
 for name in interview scoring audit; do wait_ready "$name"; done
 
 # --- sign in ---------------------------------------------------------------------------------

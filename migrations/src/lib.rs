@@ -3,6 +3,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+pub mod roles;
+
 mod m20261123_000001_auth;
 mod m20261123_000002_interviews;
 mod m20261123_000003_scoring;
@@ -11,6 +13,8 @@ mod m20261123_000005_audit_role;
 mod m20261201_000006_notification_context;
 mod m20261203_000007_outbox_gathered;
 mod m20261207_000008_account_security;
+mod m20261207_000009_audit_chain;
+mod m20261207_000010_audit_daily;
 
 pub struct Migrator;
 
@@ -26,11 +30,23 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_notification_context::Migration),
             Box::new(m20261203_000007_outbox_gathered::Migration),
             Box::new(m20261207_000008_account_security::Migration),
+            Box::new(m20261207_000009_audit_chain::Migration),
+            Box::new(m20261207_000010_audit_daily::Migration),
         ]
     }
 }
 
-/// Applies every pending migration.
+/// Applies every pending migration, then the service roles' grants ([`roles`]).
 pub async fn migrate(db: &sea_orm::DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    migrate_setting_passwords(db, &[]).await
+}
+
+/// [`migrate`], setting the service roles' passwords given as `(variable, password)`
+/// (`AUTH_DB_PASSWORD`, ...; see [`roles::passwords_from`]).
+pub async fn migrate_setting_passwords(
+    db: &sea_orm::DatabaseConnection,
+    passwords: &[(&str, String)],
+) -> Result<(), DbErr> {
+    Migrator::up(db, None).await?;
+    roles::apply(db, passwords).await
 }

@@ -15,6 +15,10 @@ NAMESPACED = {
     "PodDisruptionBudget", "Secret", "Service", "ServiceAccount",
 }
 HPA_AND_PDB = {"auth", "interview", "scoring"}
+# The Secret template: one Secret per container; the keys only one container may hold.
+SECRET_TEMPLATE = __import__("pathlib").Path(__file__).resolve().parents[2] / "deploy/base/secret.example.yaml"
+EXCLUSIVE_KEYS = {"SECRET_KEY": "auth-secrets", "REDIS_URL": "auth-secrets",
+                  "SMTP_URL": "auth-secrets", "AUDIT_CHAIN_KEY": "audit-writer-secrets"}
 
 problems = []
 
@@ -78,7 +82,7 @@ def check_app(env, docs):
         if d["metadata"].get("labels", {}).get(PART_OF[0]) != PART_OF[1]:
             problem(env, d, f"lacks label {PART_OF[0]}={PART_OF[1]}")
         if d["kind"] == "Secret":
-            problem(env, d, "a Secret is rendered: the operator creates platform-secrets")
+            problem(env, d, "a Secret is rendered: the operator creates them (secret.example.yaml)")
     configmaps = set(by_kind.get("ConfigMap", {}))
     deployments = by_kind.get("Deployment", {})
     for name in ("auth", "interview", "scoring", "audit-writer"):
@@ -100,8 +104,9 @@ def check_app(env, docs):
         for src in c.get("envFrom", []):
             if "configMapRef" in src and src["configMapRef"]["name"] not in configmaps:
                 problem(env, d, f"envFrom ConfigMap {src['configMapRef']['name']} is not rendered")
-            if "secretRef" in src and src["secretRef"]["name"] != "platform-secrets":
-                problem(env, d, f"envFrom Secret {src['secretRef']['name']} is not platform-secrets")
+            own = f"{d['metadata']['name']}-secrets"
+            if "secretRef" in src and src["secretRef"]["name"] != own:
+                problem(env, d, f"envFrom Secret {src['secretRef']['name']} is not its own {own}")
         sel = d["spec"]["selector"]["matchLabels"]
         if any(tmpl["metadata"]["labels"].get(k) != v for k, v in sel.items()):
             problem(env, d, "selector does not match the pod template's labels")
@@ -150,7 +155,24 @@ def check_migrate(env, docs):
     return images
 
 
+def check_secret_template():
+    """One Secret per container in the template, and the keys that belong to one container
+    in its Secret alone (SECRET_KEY and REDIS_URL reach auth only, AUDIT_CHAIN_KEY the
+    audit-writer only)."""
+    secrets = {d["metadata"]["name"]: d.get("stringData", {}) for d in load(SECRET_TEMPLATE)
+               if d.get("kind") == "Secret"}
+    wanted = {"auth-secrets", "interview-secrets", "scoring-secrets", "audit-writer-secrets",
+              "migrate-secrets"}
+    if set(secrets) != wanted:
+        problems.append(f"secret.example.yaml: Secrets {sorted(secrets)}, expected {sorted(wanted)}")
+    for key, owner in EXCLUSIVE_KEYS.items():
+        holders = sorted(n for n, data in secrets.items() if key in data)
+        if holders != [owner]:
+            problems.append(f"secret.example.yaml: {key} is in {holders}, expected only {owner}")
+
+
 def main(args):
+    check_secret_template()
     for arg in args:
         env, _, paths = arg.partition("=")
         app, _, migrate = paths.partition(":")

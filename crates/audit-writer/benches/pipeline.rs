@@ -79,6 +79,7 @@ async fn spawn_writer(database_url: &str, auth_grpc: &str, prefix: &str, batch_w
         ("AUDIT_HTTP_ADDR", "127.0.0.1:0"),
         ("HTTP_WORKERS", "2"),
         ("AUDIT_BATCH_WAIT_MS", batch_wait),
+        ("AUDIT_CHAIN_KEY", test_support::CHAIN_KEY),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

@@ -28,6 +28,38 @@ pub struct ConsumerSettings {
     pub batch_wait: Duration,
     /// Failed stores of one message before it goes to the dead letters.
     pub max_attempts: u32,
+    /// The key events are chained under.
+    pub chain: crate::chain::ChainKey,
+    /// `AUDIT_PUBLISHERS`: the sources each RabbitMQ user may publish (empty: unchecked).
+    pub publishers: crate::settings::Publishers,
+}
+
+/// Why an event may not be stored as its publisher sent it: its `source` is not one the
+/// publisher's validated RabbitMQ user (`user_id`) may speak for.
+fn forged(s: &ConsumerSettings, d: &Delivery, m: &Message) -> Option<String> {
+    let Message::Event(e) = m else {
+        return None;
+    };
+    if s.publishers.is_empty() {
+        return None;
+    }
+    let user = d
+        .properties
+        .user_id()
+        .as_ref()
+        .map(|u| u.as_str().to_owned());
+    let allowed = user
+        .as_deref()
+        .and_then(|u| s.publishers.get(u))
+        .is_some_and(|sources| sources.contains(&e.source));
+    (!allowed).then(|| {
+        format!(
+            "event {} of source '{}' published by {}",
+            e.id,
+            e.source,
+            user.map_or_else(|| "no validated user".to_owned(), |u| format!("user '{u}'"))
+        )
+    })
 }
 
 /// Consumes until the task is dropped.
@@ -108,7 +140,16 @@ async fn handle(
     let mut good: Vec<(Delivery, Message)> = Vec::with_capacity(batch.len());
     for d in batch {
         match writer::parse(d.routing_key.as_str(), &d.data) {
-            Ok(m) => good.push((d, m)),
+            Ok(m) => {
+                if let Some(why) = forged(s, &d, &m) {
+                    tracing::error!(reason = %why, "dead-lettering an event its publisher may not send");
+                    metrics::counter!("audit_messages_dead_lettered_total", "reason" => "source_mismatch")
+                        .increment(1);
+                    d.reject(BasicRejectOptions { requeue: false }).await?;
+                } else {
+                    good.push((d, m));
+                }
+            }
             Err(poison) => {
                 tracing::error!(error = %poison, "dead-lettering a message that cannot be parsed");
                 metrics::counter!("audit_messages_dead_lettered_total").increment(1);
@@ -120,7 +161,7 @@ async fn handle(
         return Ok(());
     }
     let messages: Vec<Message> = good.iter().map(|(_, m)| m.clone()).collect();
-    match writer::store(db, &messages).await {
+    match writer::store(db, &s.chain, &messages).await {
         Ok(()) => {
             metrics::counter!("audit_messages_consumed_total")
                 .increment(u64::try_from(good.len()).unwrap_or(u64::MAX));
@@ -146,7 +187,7 @@ async fn handle(
             }
             // The database answers but refused the batch: find the message it refuses.
             for (d, m) in good {
-                match writer::store(db, std::slice::from_ref(&m)).await {
+                match writer::store(db, &s.chain, std::slice::from_ref(&m)).await {
                     Ok(()) => {
                         failures.remove(&key(&m));
                         d.ack(BasicAckOptions::default()).await?;

@@ -1,12 +1,15 @@
 //! The audit-writer: consumes the platform's events into the append-only audit log and
 //! users' notifications, and serves the audit search and the notifications (:8003).
 
+pub mod chain;
 pub mod consumer;
 pub mod error;
+pub mod report;
 pub mod routes;
 pub mod settings;
 pub mod startup;
 pub mod store;
+pub mod verify;
 pub mod writer;
 
 pub use settings::{EmbeddedDefaults, Settings};

@@ -19,6 +19,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .service(web::resource("/audit-logs").route(web::get().to(search)))
+            .service(web::resource("/audit-logs/verify").route(web::get().to(verify)))
+            .service(web::resource("/audit-logs/report").route(web::get().to(report)))
             .service(web::resource("/notifications").route(web::get().to(my_notifications)))
             .service(web::resource("/notifications/{id}/read").route(web::post().to(read))),
     );
@@ -59,6 +61,122 @@ fn decode_cursor(raw: &str) -> Result<(OffsetDateTime, Uuid), ApiError> {
         Some((at, id.parse().ok()?))
     };
     parse().ok_or_else(ApiError::bad_cursor)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReportQuery {
+    /// First day, `YYYY-MM-DD` (or an RFC 3339 time: its UTC day); default 29 days
+    /// before `to`.
+    pub from: Option<String>,
+    /// Last day, included; default today (UTC).
+    pub to: Option<String>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+/// The longest report, in days (the TRD's two years of retention).
+pub const MAX_REPORT_DAYS: i64 = 731;
+
+fn report_day(field: &str, raw: &str) -> Result<time::Date, ApiError> {
+    let raw = raw.trim();
+    let ymd = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(raw, ymd)
+        .or_else(|_| {
+            OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+                .map(|t| t.to_offset(time::UtcOffset::UTC).date())
+        })
+        .map_err(|_not_a_date| {
+            service_runtime::error::Failure::invalid(
+                field,
+                "must be a date (YYYY-MM-DD) or an RFC 3339 time",
+            )
+            .into()
+        })
+}
+
+#[utoipa::path(get, path = "/api/v1/audit-logs/report", tag = "audit", params(ReportQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Per day (UTC) of the range: successful and failed sign-ins, lockouts, password changes, reset requests and resets, permission and role changes, refresh-token reuse, MFA failures; with the totals. `format=csv`: the same, a row a day (`text/csv`)", body = crate::report::Report),
+        (status = 401, description = "Missing or invalid token"),
+        (status = 403, description = "Not an admin"),
+        (status = 422, description = "A bad date, `from` after `to`, more than 731 days, or an unknown format"),
+    ))]
+pub async fn report(
+    db: web::Data<DatabaseConnection>,
+    caller: Caller,
+    query: Query<ReportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.0.role != Role::Admin {
+        return Err(ApiError::not_admin());
+    }
+    let q = query.into_inner();
+    let to = match q.to.as_deref() {
+        Some(raw) => report_day("to", raw)?,
+        None => OffsetDateTime::now_utc().date(),
+    };
+    let from = match q.from.as_deref() {
+        Some(raw) => report_day("from", raw)?,
+        None => to.saturating_sub(time::Duration::days(29)),
+    };
+    if from > to {
+        return Err(
+            service_runtime::error::Failure::invalid("from", "must not be after to").into(),
+        );
+    }
+    if (to - from).whole_days() >= MAX_REPORT_DAYS {
+        return Err(service_runtime::error::Failure::invalid(
+            "to",
+            format!("a report covers at most {MAX_REPORT_DAYS} days"),
+        )
+        .into());
+    }
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => {
+            return Err(
+                service_runtime::error::Failure::invalid("format", "must be json or csv").into(),
+            );
+        }
+    };
+    let report = crate::report::read(db.get_ref(), caller.0.company_id.into(), from, to).await?;
+    Ok(if csv {
+        HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                actix_web::http::header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"security-report-{}-{}.csv\"",
+                    report.from, report.to
+                ),
+            ))
+            .body(crate::report::to_csv(&report))
+    } else {
+        HttpResponse::Ok().json(report)
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/audit-logs/verify", tag = "audit", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The verdict on the caller's company's chain: every link recomputed, every row in its place, the last one matching the chain's head", body = crate::verify::Report),
+        (status = 401, description = "Missing or invalid token"),
+        (status = 403, description = "Not an admin"),
+    ))]
+pub async fn verify(
+    db: web::Data<DatabaseConnection>,
+    key: web::Data<crate::chain::ChainKey>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    if caller.0.role != Role::Admin {
+        return Err(ApiError::not_admin());
+    }
+    let report = crate::verify::verify(
+        db.get_ref(),
+        key.get_ref(),
+        Some(caller.0.company_id.into()),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(report))
 }
 
 #[utoipa::path(get, path = "/api/v1/audit-logs", tag = "audit", params(SearchQuery), security(("bearer" = [])),

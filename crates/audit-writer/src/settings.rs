@@ -15,6 +15,9 @@ pub enum Source {
         batch: usize,
         batch_wait: Duration,
         max_attempts: u32,
+        /// `AUDIT_PUBLISHERS`: which sources each RabbitMQ user may publish events of
+        /// (empty: not checked).
+        publishers: Publishers,
     },
     /// The embedded default: services hand events to this process directly.
     InProcess,
@@ -29,8 +32,12 @@ pub struct Settings {
     pub auth_grpc_url: String,
     pub internal_key: SecretString,
     pub introspection_ttl: Duration,
+    /// `GRPC_TLS_CA`: what `https://` gRPC URLs are trusted by.
+    pub grpc_tls_ca: Option<String>,
     /// `API_RATE_LIMIT_PER_MINUTE` and the Redis replicas share it through.
     pub api_rate_limit: service_runtime::ratelimit::ApiRateLimitSettings,
+    /// `AUDIT_CHAIN_KEY`: the HMAC key of the audit log's hash chain.
+    pub chain_key: SecretString,
 }
 
 #[derive(Debug, Clone)]
@@ -39,7 +46,36 @@ pub struct EmbeddedDefaults {
     pub database_url: String,
     pub auth_grpc_url: String,
     pub internal_key: SecretString,
+    /// The chain key kept in the data directory.
+    pub chain_key: SecretString,
 }
+
+/// RabbitMQ user → the event sources it may publish.
+pub type Publishers = std::collections::BTreeMap<String, Vec<String>>;
+
+/// `AUDIT_PUBLISHERS`: a JSON object of RabbitMQ user to the sources it publishes, e.g.
+/// `{"aip-auth": ["auth"], "aip-interview": ["interview"]}`.
+fn publishers(env: &Env) -> Result<Publishers, ConfigError> {
+    let Some(raw) = env.get("AUDIT_PUBLISHERS").filter(|v| !v.trim().is_empty()) else {
+        return Ok(Publishers::new());
+    };
+    let map: Publishers = serde_json::from_str(raw).map_err(|e| {
+        ConfigError::invalid(
+            "AUDIT_PUBLISHERS",
+            format!("must be a JSON object of RabbitMQ user to a list of sources ({e})"),
+        )
+    })?;
+    if map.values().any(Vec::is_empty) {
+        return Err(ConfigError::invalid(
+            "AUDIT_PUBLISHERS",
+            "each user needs at least one source",
+        ));
+    }
+    Ok(map)
+}
+
+/// The shortest `AUDIT_CHAIN_KEY` accepted, in bytes.
+pub const MIN_CHAIN_KEY_BYTES: usize = 32;
 
 impl Settings {
     pub fn from_env(env: &Env, embedded: Option<EmbeddedDefaults>) -> Result<Self, ConfigError> {
@@ -76,6 +112,7 @@ impl Settings {
                     ));
                 }
                 Source::Rabbit {
+                    publishers: publishers(env)?,
                     url: SecretString::from(url),
                     topology: events::settings::topology(env)?,
                     batch,
@@ -84,6 +121,28 @@ impl Settings {
                 }
             }
         };
+        let chain_key = match (env.get("AUDIT_CHAIN_KEY"), d) {
+            (Some(k), _) => SecretString::from(k.to_owned()),
+            (None, Some(d)) => d.chain_key.clone(),
+            (None, None) => {
+                return Err(ConfigError::Missing {
+                    name: "AUDIT_CHAIN_KEY".into(),
+                });
+            }
+        };
+        {
+            use secrecy::ExposeSecret;
+            let key = chain_key.expose_secret();
+            if key.len() < MIN_CHAIN_KEY_BYTES {
+                return Err(ConfigError::invalid(
+                    "AUDIT_CHAIN_KEY",
+                    format!("must be at least {MIN_CHAIN_KEY_BYTES} bytes long"),
+                ));
+            }
+            if let Some(why) = service_runtime::config::weak_secret(key) {
+                return Err(ConfigError::invalid("AUDIT_CHAIN_KEY", why));
+            }
+        }
         let default_addr = d.map_or(SocketAddr::from(([0, 0, 0, 0], 8003)), |d| d.http_addr);
         Ok(Self {
             http: HttpSettings::from_env(env, "AUDIT_HTTP_ADDR", default_addr)?,
@@ -93,7 +152,47 @@ impl Settings {
             auth_grpc_url: auth.auth_grpc_url,
             internal_key: auth.internal_key,
             introspection_ttl: auth.introspection_ttl,
+            grpc_tls_ca: auth.grpc_tls_ca,
             api_rate_limit: service_runtime::ratelimit::ApiRateLimitSettings::from_env(env)?,
+            chain_key,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn standalone(extra: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut pairs = vec![
+            ("DATABASE_URL", "postgres://db/x"),
+            ("AMQP_URL", "amqp://localhost:5672/%2f"),
+            ("AUTH_GRPC_URL", "http://127.0.0.1:50051"),
+            ("INTERNAL_API_KEY", "internal-key-for-tests"),
+        ];
+        pairs.extend_from_slice(extra);
+        Settings::from_env(&Env::from_pairs(pairs), None)
+    }
+
+    #[test]
+    fn the_chain_key_is_required_and_must_be_strong() {
+        let err = standalone(&[])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("AUDIT_CHAIN_KEY"), "{err}");
+        for weak in [
+            "short",
+            "change-me-to-the-output-of-openssl-rand-hex-32",
+            "CHANGE-ME-openssl-rand-hex-32-audit-chain",
+            "ffffffffffffffffffffffffffffffffffffffff",
+        ] {
+            let err = standalone(&[("AUDIT_CHAIN_KEY", weak)])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("AUDIT_CHAIN_KEY"), "{weak}: {err}");
+        }
+        assert!(standalone(&[("AUDIT_CHAIN_KEY", "8c1f0a9e3b7d4c2a9f6e1b0d5c8a7e3f")]).is_ok());
     }
 }

@@ -1,6 +1,7 @@
 //! Building and running the audit-writer: the consumer (RabbitMQ) or the in-process sink,
 //! and the HTTP API.
 
+use crate::chain::ChainKey;
 use crate::consumer::{self, ConsumerSettings};
 use crate::routes;
 use crate::settings::{Settings, Source};
@@ -25,7 +26,7 @@ use utoipa::OpenApi;
         title = "AI Interviewer Platform: audit-writer",
         description = "Audit search and notifications"
     ),
-    paths(routes::search, routes::my_notifications, routes::read),
+    paths(routes::search, routes::verify, routes::report, routes::my_notifications, routes::read),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -38,6 +39,7 @@ pub struct Application {
     server: Server,
     consumer: Option<ConsumerSettings>,
     db: DatabaseConnection,
+    chain: ChainKey,
 }
 
 impl Application {
@@ -52,10 +54,11 @@ impl Application {
     }
 
     pub fn build_with_db(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
-        let auth = IntrospectionClient::new(
+        let auth = IntrospectionClient::with_tls(
             &settings.auth_grpc_url,
             &settings.internal_key,
             settings.introspection_ttl,
+            settings.grpc_tls_ca.as_deref(),
         )?;
         let consumer = match &settings.source {
             Source::Rabbit {
@@ -64,12 +67,15 @@ impl Application {
                 batch,
                 batch_wait,
                 max_attempts,
+                publishers,
             } => Some(ConsumerSettings {
+                publishers: publishers.clone(),
                 url: url.clone(),
                 topology: topology.clone(),
                 batch: *batch,
                 batch_wait: *batch_wait,
                 max_attempts: *max_attempts,
+                chain: ChainKey::new(settings.chain_key.clone()),
             }),
             Source::InProcess => None,
         };
@@ -89,6 +95,7 @@ impl Application {
             settings.database_url.clone(),
             settings.db_max_connections,
         );
+        let chain_data = web::Data::new(ChainKey::new(settings.chain_key.clone()));
         let auth_client = auth.clone();
         let auth_data = web::Data::new(auth);
         let limit = web::Data::new(settings.api_rate_limit.build("audit-writer")?);
@@ -101,6 +108,7 @@ impl Application {
                 configure: move |cfg: &mut web::ServiceConfig| {
                     let data = web::Data::new(pools.for_this_worker());
                     cfg.app_data(data)
+                        .app_data(chain_data.clone())
                         .app_data(auth_data.clone())
                         .app_data(limit.clone());
                     routes::configure(cfg);
@@ -114,6 +122,7 @@ impl Application {
             server,
             consumer,
             db,
+            chain: ChainKey::new(settings.chain_key.clone()),
         })
     }
 
@@ -125,6 +134,7 @@ impl Application {
     pub fn sink(&self) -> Arc<dyn Sink> {
         Arc::new(InProcessWriter {
             db: self.db.clone(),
+            chain: self.chain.clone(),
         })
     }
 

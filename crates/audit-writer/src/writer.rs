@@ -2,6 +2,7 @@
 //! the recipients' lists. Used by the RabbitMQ consumer and, in process, as the embedded
 //! default's bus sink.
 
+use crate::chain::ChainKey;
 use crate::store::{audit, notifications};
 use events::{BusError, Event, Notification, Sink};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
@@ -92,8 +93,13 @@ fn parse_raw(routing_key: &str, payload: &[u8]) -> Result<Message, Poison> {
     }
 }
 
-/// Stores a batch in one transaction: all of it or none.
-pub async fn store(db: &DatabaseConnection, batch: &[Message]) -> Result<(), DbErr> {
+/// Stores a batch in one transaction: all of it or none; events are linked into their
+/// chains under `chain`.
+pub async fn store(
+    db: &DatabaseConnection,
+    chain: &ChainKey,
+    batch: &[Message],
+) -> Result<(), DbErr> {
     let (mut evs, mut notes) = (Vec::new(), Vec::new());
     for m in batch {
         match m {
@@ -113,7 +119,7 @@ pub async fn store(db: &DatabaseConnection, batch: &[Message]) -> Result<(), DbE
         })
         .collect();
     let txn = db.begin().await?;
-    audit::append(&txn, &evs).await?;
+    audit::append(&txn, chain, &evs).await?;
     notifications::append(&txn, &notes).await?;
     txn.commit().await?;
     metrics::counter!("audit_events_stored_total")
@@ -126,6 +132,7 @@ pub async fn store(db: &DatabaseConnection, batch: &[Message]) -> Result<(), DbE
 /// The in-process writer: a publish is done once the row is committed.
 pub struct InProcessWriter {
     pub db: DatabaseConnection,
+    pub chain: ChainKey,
 }
 
 #[async_trait::async_trait]
@@ -135,7 +142,7 @@ impl Sink for InProcessWriter {
             metrics::counter!("audit_messages_dead_lettered_total").increment(1);
             BusError(e.to_string())
         })?;
-        store(&self.db, &[message])
+        store(&self.db, &self.chain, &[message])
             .await
             .map_err(|e| BusError(e.to_string()))
     }

@@ -9,6 +9,7 @@ use platform_proto::auth::v1::auth_service_server::AuthService;
 use platform_proto::auth::v1::{
     IntrospectRequest, IntrospectResponse, LookupUsersRequest, LookupUsersResponse, UserSummary,
 };
+use service_runtime::grpc::authorize;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -30,6 +31,12 @@ fn id_arg<T: From<Uuid>>(name: &'static str, raw: &str) -> Result<T, Status> {
     Ok(platform_proto::conversions::id(name, raw)?)
 }
 
+/// Who may ask what a token stands for: every service that takes bearer tokens.
+const INTROSPECTORS: &[&str] = &["interview", "scoring", "audit-writer"];
+/// Who may read users' names and emails: the services that show them (the audit-writer
+/// never needs to).
+const LOOKERS_UP: &[&str] = &["interview", "scoring"];
+
 #[tonic::async_trait]
 impl AuthService for AuthGrpc {
     #[tracing::instrument(skip_all)]
@@ -37,6 +44,7 @@ impl AuthService for AuthGrpc {
         &self,
         request: Request<IntrospectRequest>,
     ) -> Result<Response<IntrospectResponse>, Status> {
+        authorize(&request, INTROSPECTORS)?;
         metrics::counter!("auth_introspections_total").increment(1);
         let token = request.into_inner().token;
         let principal = match auth::authenticate(&self.state, &token).await {
@@ -68,6 +76,7 @@ impl AuthService for AuthGrpc {
         &self,
         request: Request<LookupUsersRequest>,
     ) -> Result<Response<LookupUsersResponse>, Status> {
+        authorize(&request, LOOKERS_UP)?;
         let req = request.into_inner();
         let company: CompanyId = id_arg("company_id", &req.company_id)?;
         if req.user_ids.len() > MAX_LOOKUP {

@@ -24,7 +24,9 @@ struct Cli {
 enum Command {
     /// Serve HTTP (the default).
     Serve,
-    /// Apply pending database migrations and exit.
+    /// Apply pending database migrations, create the service roles and grant them their
+    /// tables (passwords from AUTH_DB_PASSWORD, INTERVIEW_DB_PASSWORD, SCORING_DB_PASSWORD,
+    /// AUDIT_DB_PASSWORD where set), and exit.
     Migrate,
     /// Create a company and its first admin; does nothing if the email exists.
     CreateAdmin {
@@ -59,8 +61,20 @@ async fn main() -> anyhow::Result<()> {
             let conn = db::connect(url, 1)
                 .await
                 .context("connecting to DATABASE_URL")?;
-            migration::migrate(&conn).await.context("migrating")?;
-            tracing::info!("migrations applied");
+            // The service roles' passwords, where the operator sets them here.
+            let passwords = migration::roles::passwords_from(|var| env.get(var).map(str::to_owned));
+            for (var, password) in &passwords {
+                if let Some(why) = service_runtime::config::weak_secret(password) {
+                    anyhow::bail!("{var}: {why}");
+                }
+            }
+            migration::migrate_setting_passwords(&conn, &passwords)
+                .await
+                .context("migrating")?;
+            tracing::info!(
+                roles_with_new_passwords = passwords.len(),
+                "migrations and service-role grants applied"
+            );
         }
         Command::CreateAdmin {
             company,

@@ -25,6 +25,10 @@ pub struct Settings {
     pub grpc_addr: SocketAddr,
     /// The credential other services present on gRPC calls.
     pub internal_key: SecretString,
+    /// `INTERNAL_CALLERS`: each calling service's own credential (empty: the shared one).
+    pub internal_callers: Vec<(String, SecretString)>,
+    /// `GRPC_TLS_CERT` / `GRPC_TLS_KEY`: its gRPC server over TLS.
+    pub grpc_tls: Option<service_runtime::grpc::ServerTls>,
     pub database_url: SecretString,
     pub db_max_connections: u32,
     pub token_store: TokenStoreSettings,
@@ -116,6 +120,14 @@ impl Settings {
         let default_mail_dir = embedded
             .as_ref()
             .map_or_else(|| std::path::PathBuf::from("mail"), |d| d.mail_dir.clone());
+        let internal_callers = service_runtime::config::internal_callers(env)?;
+        // With a key for each caller the shared one has no use here: none is needed.
+        let unused_shared = (!internal_callers.is_empty()).then(|| {
+            use rand::RngCore;
+            let mut bytes = [0u8; 24];
+            rand::rng().fill_bytes(&mut bytes);
+            SecretString::from(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        });
         let (database_url, token_store, secret_key, default_addr, default_grpc, internal_key) =
             match embedded {
                 None => (
@@ -124,7 +136,7 @@ impl Settings {
                     SecretString::from(env.required("SECRET_KEY")?.to_owned()),
                     SocketAddr::from(([0, 0, 0, 0], 8000)),
                     SocketAddr::from(([0, 0, 0, 0], 50051)),
-                    internal_key(env, None)?,
+                    internal_key(env, unused_shared)?,
                 ),
                 Some(d) => (
                     env.get("DATABASE_URL")
@@ -212,6 +224,8 @@ impl Settings {
             http: HttpSettings::from_env(env, "AUTH_HTTP_ADDR", default_addr)?,
             grpc_addr: env.parse_or("AUTH_GRPC_ADDR", default_grpc)?,
             internal_key,
+            internal_callers,
+            grpc_tls: service_runtime::grpc::server_tls_from_env(env)?,
             database_url: SecretString::from(database_url),
             db_max_connections: env.parse_or("DB_MAX_CONNECTIONS", 10)?,
             token_store,
@@ -439,6 +453,20 @@ mod tests {
             ("PASSWORD_RESET_URL", "ftp://x"),
             ("PASSWORD_RESET_URL", "https://x/reset?a=b"),
             ("MFA_ISSUER", "a:b"),
+            ("INTERNAL_CALLERS", "[1]"),
+            (
+                "INTERNAL_CALLERS",
+                r#"{"Interview": "interview-key-0123456789"}"#,
+            ),
+            ("INTERNAL_CALLERS", r#"{"interview": "short"}"#),
+            (
+                "INTERNAL_CALLERS",
+                r#"{"interview": "change-me-internal-api-key"}"#,
+            ),
+            (
+                "INTERNAL_CALLERS",
+                r#"{"interview": "same-key-0123456789ab", "scoring": "same-key-0123456789ab"}"#,
+            ),
         ] {
             let err = production(&[(name, value)]).unwrap_err();
             assert!(err.to_string().contains(name), "{name}={value}: {err}");

@@ -238,12 +238,13 @@ async fn grpc_server(
     let (incoming, port) = bind_grpc(settings.grpc_addr, "AUTH_GRPC_ADDR")?;
     let service = AuthServiceServer::with_interceptor(
         AuthGrpc::new(state),
-        RequireCaller::new(settings.internal_key.clone()),
+        RequireCaller::from_settings(&settings.internal_key, &settings.internal_callers),
     );
     let server = serve_grpc(
         platform_proto::FILE_DESCRIPTOR_SET,
         readiness,
         incoming,
+        settings.grpc_tls.clone(),
         service,
     )
     .await?;

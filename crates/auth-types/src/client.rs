@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 /// The longest a service may be configured to trust an answer.
 pub use service_runtime::config::MAX_INTROSPECTION_CACHE as MAX_CACHE_TTL;
@@ -257,10 +257,17 @@ impl IntrospectionClient {
     /// Connects lazily: a service starts even while auth is down, and answers 503 until it
     /// is back. `url` is auth's gRPC address, e.g. `http://auth:50051`.
     pub fn new(url: &str, key: &SecretString, ttl: Duration) -> Result<Self, ConfigError> {
-        let endpoint = Endpoint::from_shared(url.to_owned())
-            .map_err(|e| ConfigError::invalid("AUTH_GRPC_URL", e.to_string()))?
-            .connect_timeout(Duration::from_secs(1))
-            .timeout(Duration::from_secs(3));
+        Self::with_tls(url, key, ttl, None)
+    }
+
+    /// [`Self::new`], over TLS for an `https://` URL, trusting `ca` (`GRPC_TLS_CA`).
+    pub fn with_tls(
+        url: &str,
+        key: &SecretString,
+        ttl: Duration,
+        ca: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        let endpoint = service_runtime::grpc::client_endpoint(url, "AUTH_GRPC_URL", ca)?;
         let grpc = AuthServiceClient::with_interceptor(
             endpoint.connect_lazy(),
             PresentCredential::new(key)?,

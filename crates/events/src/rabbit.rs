@@ -123,6 +123,17 @@ pub struct RabbitPublisher {
     url: String,
     topology: Topology,
     channel: Mutex<Option<(Connection, Channel)>>,
+    /// The user it connects as, set as every message's AMQP `user_id`: RabbitMQ refuses a
+    /// message whose `user_id` is not the connection's user, so a consumer can trust it
+    /// to name the publisher.
+    user: String,
+}
+
+/// The user an AMQP URL connects as (`guest` when it names none).
+pub fn amqp_user(url: &str) -> String {
+    url.parse::<lapin::uri::AMQPUri>()
+        .map(|uri| uri.authority.userinfo.username)
+        .unwrap_or_else(|_| "guest".to_owned())
 }
 
 fn err(e: impl std::fmt::Display) -> BusError {
@@ -135,6 +146,7 @@ impl RabbitPublisher {
             url: url.to_owned(),
             topology,
             channel: Mutex::new(None),
+            user: amqp_user(url),
         }
     }
 
@@ -169,6 +181,7 @@ impl RabbitPublisher {
 
     async fn try_publish(
         channel: &Channel,
+        user: &str,
         exchange: &str,
         routing_key: &str,
         id: Uuid,
@@ -186,7 +199,8 @@ impl RabbitPublisher {
             .with_headers(headers)
             .with_delivery_mode(2)
             .with_content_type("application/json".into())
-            .with_message_id(id.to_string().into());
+            .with_message_id(id.to_string().into())
+            .with_user_id(user.into());
         let confirm = channel
             .basic_publish(
                 exchange.into(),
@@ -229,6 +243,7 @@ impl Publisher for RabbitPublisher {
             let channel = self.channel().await?;
             Self::try_publish(
                 &channel,
+                &self.user,
                 &self.topology.exchange(),
                 routing_key,
                 message_id,

@@ -14,6 +14,7 @@ use platform_proto::interview::v1::{
     ListCandidateInterviewsResponse,
 };
 use service_runtime::error::Failures;
+use service_runtime::grpc::authorize;
 use time::format_description::well_known::Rfc3339;
 use tonic::{Request, Response, Status};
 
@@ -27,12 +28,17 @@ impl InterviewGrpc {
     }
 }
 
+/// Who may read interviews over gRPC: the scoring service (with `INTERNAL_CALLERS`; the
+/// shared credential may call anything).
+const CALLERS: &[&str] = &["scoring"];
+
 #[tonic::async_trait]
 impl InterviewService for InterviewGrpc {
     async fn get_interview(
         &self,
         request: Request<GetInterviewRequest>,
     ) -> Result<Response<Interview>, Status> {
+        authorize(&request, CALLERS)?;
         let req = request.into_inner();
         let company: CompanyId = id("company_id", &req.company_id)?;
         let interview: InterviewId = id("interview_id", &req.interview_id)?;
@@ -44,6 +50,7 @@ impl InterviewService for InterviewGrpc {
         &self,
         request: Request<ListCandidateInterviewsRequest>,
     ) -> Result<Response<ListCandidateInterviewsResponse>, Status> {
+        authorize(&request, CALLERS)?;
         let req = request.into_inner();
         let company: CompanyId = id("company_id", &req.company_id)?;
         let candidate: CandidateId = id("candidate_id", &req.candidate_id)?;

@@ -15,7 +15,14 @@ pub struct Settings {
     /// Where auth's gRPC answers, e.g. `http://auth:50051`.
     pub auth_grpc_url: String,
     pub internal_key: SecretString,
+    /// `INTERNAL_CALLERS`: who may call its gRPC, each with a key of its own (empty: the
+    /// shared `INTERNAL_API_KEY`).
+    pub internal_callers: Vec<(String, SecretString)>,
+    /// `GRPC_TLS_CERT` / `GRPC_TLS_KEY`: its gRPC server over TLS.
+    pub grpc_tls: Option<service_runtime::grpc::ServerTls>,
     pub introspection_ttl: Duration,
+    /// `GRPC_TLS_CA`: what `https://` gRPC URLs are trusted by.
+    pub grpc_tls_ca: Option<String>,
     /// `API_RATE_LIMIT_PER_MINUTE` and the Redis replicas share it through.
     pub api_rate_limit: service_runtime::ratelimit::ApiRateLimitSettings,
     pub bus: events::BusSettings,
@@ -54,7 +61,10 @@ impl Settings {
             db_max_connections: env.parse_or("DB_MAX_CONNECTIONS", 10)?,
             auth_grpc_url: auth.auth_grpc_url,
             internal_key: auth.internal_key,
+            internal_callers: service_runtime::config::internal_callers(env)?,
+            grpc_tls: service_runtime::grpc::server_tls_from_env(env)?,
             introspection_ttl: auth.introspection_ttl,
+            grpc_tls_ca: auth.grpc_tls_ca,
             api_rate_limit: service_runtime::ratelimit::ApiRateLimitSettings::from_env(env)?,
             bus: events::BusSettings::from_env(env, embedded_mode)?,
         })

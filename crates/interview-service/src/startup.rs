@@ -58,10 +58,11 @@ impl Application {
             crate::service::SOURCE,
             settings.bus.publisher(sink)?,
         );
-        let auth = IntrospectionClient::new(
+        let auth = IntrospectionClient::with_tls(
             &settings.auth_grpc_url,
             &settings.internal_key,
             settings.introspection_ttl,
+            settings.grpc_tls_ca.as_deref(),
         )?;
         let state = AppState {
             db: db.clone(),
@@ -75,9 +76,10 @@ impl Application {
             platform_proto::FILE_DESCRIPTOR_SET,
             Readiness::new(vec![Arc::new(DatabaseCheck(db.clone()))]),
             incoming,
+            settings.grpc_tls.clone(),
             InterviewServiceServer::with_interceptor(
                 InterviewGrpc::new(state.clone()),
-                RequireCaller::new(settings.internal_key.clone()),
+                RequireCaller::from_settings(&settings.internal_key, &settings.internal_callers),
             ),
         )
         .await?;

@@ -105,8 +105,15 @@ impl Platform {
 
         let database_url = settings.database_url.clone();
         // Without AMQP_URL every service hands its events to this in-process writer.
-        let sink: Arc<dyn events::Sink> =
-            Arc::new(audit_writer::writer::InProcessWriter { db: conn.clone() });
+        // The audit chain's key: only the audit-writer's part of this process uses it.
+        let chain_key = match env.get("AUDIT_CHAIN_KEY") {
+            Some(k) => SecretString::from(k.to_owned()),
+            None => load_or_create_key(&data_dir.join("audit_chain_key"))?,
+        };
+        let sink: Arc<dyn events::Sink> = Arc::new(audit_writer::writer::InProcessWriter {
+            db: conn.clone(),
+            chain: audit_writer::chain::ChainKey::new(chain_key.clone()),
+        });
         let auth = Application::build_with_db(settings, conn.clone(), Some(sink.clone())).await?;
         let interview_settings = interview_service::Settings::from_env(
             env,
@@ -147,6 +154,7 @@ impl Platform {
                 database_url: database_url.expose_secret().to_owned(),
                 auth_grpc_url: format!("http://127.0.0.1:{}", auth.grpc_port()),
                 internal_key,
+                chain_key,
             }),
         )?;
         let audit = audit_writer::Application::build_with_db(audit_settings, conn)?;

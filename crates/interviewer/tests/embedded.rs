@@ -938,3 +938,36 @@ async fn totp_mfa_works_in_process() {
         .expect("json");
     assert_eq!(me["mfa_enabled"], true);
 }
+
+/// The embedded default chains its audit log too (the key generated into the data
+/// directory), and the verifier accepts it.
+#[tokio::test]
+async fn the_embedded_audit_log_is_a_verified_chain() {
+    let dir = data_dir();
+    let (app, platform) = start_in(&dir, &[]).await;
+    let audit = format!("http://127.0.0.1:{}", platform.audit.port());
+    tokio::spawn(platform.run_until_stopped());
+    let key = std::fs::read_to_string(dir.join("audit_chain_key")).expect("the chain key is kept");
+    assert!(key.trim().len() >= 32);
+    let signed_in = app.login().await;
+    app.login().await;
+    let access = signed_in["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let res = app
+        .client
+        .get(format!("{audit}/api/v1/audit-logs/verify"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .expect("verify");
+    assert_eq!(res.status(), StatusCode::OK);
+    let report: Value = res.json().await.expect("json");
+    assert_eq!(report["ok"], true, "{report}");
+    assert!(
+        report["checked"].as_u64().expect("checked") >= 2,
+        "{report}"
+    );
+    drop(dir);
+}

@@ -11,9 +11,8 @@ use service_runtime::config::ConfigError;
 use service_runtime::error::Failure;
 use service_runtime::error::Failures;
 use service_runtime::grpc::PresentCredential;
-use std::time::Duration;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use uuid::Uuid;
 
 #[derive(Clone)]
@@ -35,11 +34,9 @@ fn malformed(e: platform_proto::conversions::Malformed) -> ScoringError {
 
 impl InterviewClient {
     /// Connects lazily, like the introspection client.
-    pub fn new(url: &str, key: &SecretString) -> Result<Self, ConfigError> {
-        let endpoint = Endpoint::from_shared(url.to_owned())
-            .map_err(|e| ConfigError::invalid("INTERVIEW_GRPC_URL", e.to_string()))?
-            .connect_timeout(Duration::from_secs(1))
-            .timeout(Duration::from_secs(3));
+    /// Over TLS for an `https://` URL, trusting `ca` (`GRPC_TLS_CA`).
+    pub fn new(url: &str, key: &SecretString, ca: Option<&str>) -> Result<Self, ConfigError> {
+        let endpoint = service_runtime::grpc::client_endpoint(url, "INTERVIEW_GRPC_URL", ca)?;
         Ok(Self {
             grpc: InterviewServiceClient::with_interceptor(
                 endpoint.connect_lazy(),

@@ -15,6 +15,8 @@ pub struct Settings {
     pub interview_grpc_url: String,
     pub internal_key: SecretString,
     pub introspection_ttl: Duration,
+    /// `GRPC_TLS_CA`: what `https://` gRPC URLs are trusted by.
+    pub grpc_tls_ca: Option<String>,
     /// `API_RATE_LIMIT_PER_MINUTE` and the Redis replicas share it through.
     pub api_rate_limit: service_runtime::ratelimit::ApiRateLimitSettings,
     pub bus: events::BusSettings,
@@ -55,6 +57,7 @@ impl Settings {
             interview_grpc_url,
             internal_key: auth.internal_key,
             introspection_ttl: auth.introspection_ttl,
+            grpc_tls_ca: auth.grpc_tls_ca,
             api_rate_limit: service_runtime::ratelimit::ApiRateLimitSettings::from_env(env)?,
             bus: events::BusSettings::from_env(env, embedded.is_some())?,
         })

@@ -49,13 +49,17 @@ impl Application {
             crate::service::SOURCE,
             settings.bus.publisher(sink)?,
         );
-        let auth = IntrospectionClient::new(
+        let auth = IntrospectionClient::with_tls(
             &settings.auth_grpc_url,
             &settings.internal_key,
             settings.introspection_ttl,
+            settings.grpc_tls_ca.as_deref(),
         )?;
-        let interviews =
-            InterviewClient::new(&settings.interview_grpc_url, &settings.internal_key)?;
+        let interviews = InterviewClient::new(
+            &settings.interview_grpc_url,
+            &settings.internal_key,
+            settings.grpc_tls_ca.as_deref(),
+        )?;
         let readiness = Readiness::new(vec![
             Arc::new(DatabaseCheck(db.clone())),
             Arc::new(AuthCheck(auth.clone())),

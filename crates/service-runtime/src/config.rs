@@ -209,6 +209,59 @@ pub fn weak_secret(value: &str) -> Option<&'static str> {
 
 /// `INTERNAL_API_KEY`: required (at least 16 printable ASCII characters) unless a default
 /// is given.
+/// `INTERNAL_CALLERS`: a JSON object of the services that may call this one over gRPC,
+/// each with a credential of its own (`{"interview": "<key>", ...}`); each key as
+/// `INTERNAL_API_KEY` is held (16+ printable ASCII, no placeholder, not low-entropy), the
+/// names lower-case letters and `-`. Unset or empty: the shared `INTERNAL_API_KEY`.
+pub fn internal_callers(env: &Env) -> Result<Vec<(String, secrecy::SecretString)>, ConfigError> {
+    use crate::grpc::MIN_INTERNAL_KEY_BYTES;
+    let Some(raw) = env.get("INTERNAL_CALLERS").filter(|v| !v.trim().is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let map: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(raw).map_err(|e| {
+            ConfigError::invalid(
+                "INTERNAL_CALLERS",
+                format!("must be a JSON object of service name to key ({e})"),
+            )
+        })?;
+    let mut callers = Vec::with_capacity(map.len());
+    let mut keys = std::collections::HashSet::new();
+    for (name, key) in map {
+        if name.is_empty()
+            || name.len() > 64
+            || !name.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+        {
+            return Err(ConfigError::invalid(
+                "INTERNAL_CALLERS",
+                format!("'{name}': a service name is lower-case letters and '-'"),
+            ));
+        }
+        if key.len() < MIN_INTERNAL_KEY_BYTES || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError::invalid(
+                "INTERNAL_CALLERS",
+                format!(
+                    "{name}: a key is at least {MIN_INTERNAL_KEY_BYTES} printable ASCII characters"
+                ),
+            ));
+        }
+        if let Some(why) = weak_secret(&key) {
+            return Err(ConfigError::invalid(
+                "INTERNAL_CALLERS",
+                format!("{name}: {why}"),
+            ));
+        }
+        if !keys.insert(key.clone()) {
+            return Err(ConfigError::invalid(
+                "INTERNAL_CALLERS",
+                format!("{name}: every service needs a key of its own"),
+            ));
+        }
+        callers.push((name, secrecy::SecretString::from(key)));
+    }
+    Ok(callers)
+}
+
 pub fn internal_key(
     env: &Env,
     default: Option<secrecy::SecretString>,
@@ -249,6 +302,8 @@ pub struct AuthClientSettings {
     pub auth_grpc_url: String,
     pub internal_key: secrecy::SecretString,
     pub introspection_ttl: std::time::Duration,
+    /// `GRPC_TLS_CA`: what `https://` gRPC URLs are trusted by.
+    pub grpc_tls_ca: Option<String>,
 }
 
 impl AuthClientSettings {
@@ -264,6 +319,7 @@ impl AuthClientSettings {
             auth_grpc_url,
             internal_key,
             introspection_ttl: introspection_cache(env)?,
+            grpc_tls_ca: crate::grpc::client_ca_from_env(env)?,
         })
     }
 }
@@ -299,7 +355,18 @@ mod secret_tests {
             let text = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
             for line in text.lines() {
                 let line = line.trim();
-                for key in ["SECRET_KEY", "INTERNAL_API_KEY"] {
+                for key in [
+                    "SECRET_KEY",
+                    "INTERNAL_API_KEY",
+                    "INTERVIEW_INTERNAL_KEY",
+                    "SCORING_INTERNAL_KEY",
+                    "AUDIT_INTERNAL_KEY",
+                    "AUDIT_CHAIN_KEY",
+                    "AUTH_DB_PASSWORD",
+                    "INTERVIEW_DB_PASSWORD",
+                    "SCORING_DB_PASSWORD",
+                    "AUDIT_DB_PASSWORD",
+                ] {
                     if let Some(rest) = line
                         .strip_prefix(key)
                         .and_then(|r| r.trim_start().strip_prefix(sep))
@@ -315,7 +382,7 @@ mod secret_tests {
     #[test]
     fn the_examples_sample_values_and_repeated_characters_are_refused() {
         let examples = example_values();
-        assert!(examples.len() >= 4, "{examples:?}");
+        assert!(examples.len() >= 14, "{examples:?}");
         for value in &examples {
             assert!(weak_secret(value).is_some(), "{value}");
         }

@@ -2,6 +2,7 @@
 //! logging, the error-to-HTTP mapping, health endpoints and metrics.
 
 pub mod config;
+pub mod csv;
 pub mod db;
 pub mod email;
 pub mod error;

@@ -226,6 +226,7 @@ pub async fn serve_grpc<S>(
     descriptor_set: &'static [u8],
     readiness: Readiness,
     incoming: TcpIncoming,
+    tls: Option<crate::grpc::ServerTls>,
     service: S,
 ) -> anyhow::Result<impl std::future::Future<Output = Result<(), tonic::transport::Error>> + Send>
 where
@@ -243,7 +244,13 @@ where
     let (reporter, health_service) = tonic_health::server::health_reporter();
     reporter.set_serving::<S>().await;
     let reflection = crate::grpc::reflection(descriptor_set, S::NAME)?;
-    let router = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder
+            .tls_config(tls.config())
+            .map_err(|e| anyhow::anyhow!("GRPC_TLS_CERT / GRPC_TLS_KEY: {e}"))?;
+    }
+    let router = builder
         .layer(crate::grpc_layer::ObserveLayer)
         .trace_fn(|req| {
             let span = tracing::info_span!("grpc.request", otel.name = %req.uri().path(),

@@ -25,6 +25,8 @@ pub use tonic_health::pb::health_check_response::ServingStatus;
 
 pub const SECRET: &str = "test-secret-key-that-is-at-least-32-bytes";
 pub const INTERNAL_KEY: &str = "internal-test-key-0123456789";
+/// The audit chain key of every test's audit-writer.
+pub const CHAIN_KEY: &str = "test-audit-chain-key-0123456789abcdef";
 pub const ADMIN_PASSWORD: &str = "Admin-Pass1";
 /// The password of every user the helpers create.
 pub const USER_PASSWORD: &str = "User-Pass1";

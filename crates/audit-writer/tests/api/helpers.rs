@@ -61,6 +61,7 @@ pub fn spawn_writer_with(
                 ("AUDIT_HTTP_ADDR", "127.0.0.1:0"),
                 ("HTTP_WORKERS", "2"),
                 ("AUDIT_BATCH_WAIT_MS", "20"),
+                ("AUDIT_CHAIN_KEY", test_support::CHAIN_KEY),
                 ("API_RATE_LIMIT_PER_MINUTE", "0"),
             ][..],
             extra,

@@ -6,6 +6,10 @@
 
 mod helpers;
 
+mod chain;
 mod edges;
 mod faults;
 mod pipeline;
+mod publishers;
+mod report;
+mod roles;

@@ -295,3 +295,143 @@ async fn every_grpc_call_is_counted_and_timed_by_method_and_status() {
         "no gRPC latency in {metrics}"
     );
 }
+
+/// With `INTERNAL_CALLERS` each service calls with a key of its own and auth knows who is
+/// calling: the audit-writer may introspect but not read users; a key of nobody is refused.
+#[tokio::test]
+async fn each_service_calls_with_its_own_key_and_only_what_it_needs() {
+    const INTERVIEW: &str = "interview-caller-key-0123456789";
+    const AUDIT: &str = "audit-caller-key-0123456789abcd";
+    let callers = json!({"interview": INTERVIEW, "audit-writer": AUDIT}).to_string();
+    let app = spawn_app_with(&[("INTERNAL_CALLERS", callers.as_str())]).await;
+    let t = app.admin_tokens().await;
+    let lookup = |key: &'static str| {
+        let app_grpc = app.grpc_address.clone();
+        let company = app.company.to_string();
+        let admin = app.admin_id.to_string();
+        async move {
+            AuthServiceClient::connect(app_grpc)
+                .await
+                .unwrap()
+                .lookup_users(with_key(
+                    LookupUsersRequest {
+                        company_id: company,
+                        user_ids: vec![admin],
+                    },
+                    key,
+                ))
+                .await
+        }
+    };
+    assert_eq!(lookup(INTERVIEW).await.unwrap().into_inner().users.len(), 1);
+    let denied = lookup(AUDIT).await.unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    assert!(
+        denied.message().contains("audit-writer"),
+        "{}",
+        denied.message()
+    );
+    // The shared key is no credential once each service has its own.
+    assert_eq!(
+        lookup(INTERNAL_KEY).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    let answer = client(&app)
+        .await
+        .introspect(with_key(
+            IntrospectRequest {
+                token: t.access.clone(),
+            },
+            AUDIT,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answer.active);
+}
+
+/// The files of a CA the test makes and of a certificate for `localhost` it signs: (CA
+/// PEM, certificate path, key path).
+fn test_pki(dir: &std::path::Path) -> (String, String, String) {
+    std::fs::create_dir_all(dir).unwrap();
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "platform test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    let cert_path = dir.join("server.pem");
+    let key_path = dir.join("server.key");
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    (
+        ca.pem(),
+        cert_path.display().to_string(),
+        key_path.display().to_string(),
+    )
+}
+
+/// With `GRPC_TLS_CERT` and `GRPC_TLS_KEY` the gRPC server speaks TLS: a client trusting
+/// the CA (`GRPC_TLS_CA`) introspects over `https://`; plaintext, and a client trusting
+/// another CA, get nowhere.
+#[tokio::test]
+async fn grpc_speaks_tls_with_the_certificate_it_is_given() {
+    use auth_types::IntrospectionClient;
+    use secrecy::SecretString;
+    use std::time::Duration;
+    let dir = std::env::temp_dir().join(format!("aip-tls-{}", uuid::Uuid::new_v4().simple()));
+    let (ca, cert, key) = test_pki(&dir);
+    let (other_ca, _, _) = test_pki(&dir.join("other"));
+    let app = spawn_app_with(&[
+        ("GRPC_TLS_CERT", cert.as_str()),
+        ("GRPC_TLS_KEY", key.as_str()),
+    ])
+    .await;
+    let port = app.grpc_address.rsplit(':').next().unwrap().to_owned();
+    let t = app.admin_tokens().await;
+    let key = SecretString::from(INTERNAL_KEY.to_owned());
+    let tls = IntrospectionClient::with_tls(
+        &format!("https://localhost:{port}"),
+        &key,
+        Duration::ZERO,
+        Some(&ca),
+    )
+    .unwrap();
+    let principal = tls.introspect(&t.access).await.unwrap();
+    assert!(principal.is_some(), "introspected over TLS");
+    let plain = IntrospectionClient::new(&format!("http://127.0.0.1:{port}"), &key, Duration::ZERO)
+        .unwrap();
+    assert!(
+        plain.introspect(&t.access).await.is_err(),
+        "plaintext to a TLS port"
+    );
+    let stranger = IntrospectionClient::with_tls(
+        &format!("https://localhost:{port}"),
+        &key,
+        Duration::ZERO,
+        Some(&other_ca),
+    )
+    .unwrap();
+    assert!(
+        stranger.introspect(&t.access).await.is_err(),
+        "another CA's trust"
+    );
+    // An https URL without a CA to trust is a configuration error, named.
+    let err = IntrospectionClient::with_tls(
+        &format!("https://localhost:{port}"),
+        &key,
+        Duration::ZERO,
+        None,
+    )
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(err.contains("GRPC_TLS_CA"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

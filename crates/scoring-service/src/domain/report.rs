@@ -171,21 +171,7 @@ pub fn build(
     }
 }
 
-/// A text cell: one a spreadsheet would read as a formula (it starts with `=`, `+`, `-`,
-/// `@`, a tab or a carriage return) gets a leading `'`, as OWASP's CSV-injection rule says;
-/// then quoted where CSV needs it.
-fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        std::borrow::Cow::Owned(format!("'{value}"))
-    } else {
-        std::borrow::Cow::Borrowed(value)
-    };
-    if value.contains([',', '"', '\n', '\r', '\t']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.into_owned()
-    }
-}
+use service_runtime::csv::field as csv_field;
 
 fn num(v: f64) -> String {
     let s = format!("{v:.4}");

@@ -46,8 +46,19 @@ pub async fn spawn_platform_env(
     interview_grpc: Option<&str>,
     extra: &[(&str, &str)],
 ) -> Platform {
+    spawn_platform_each(auth_grpc, interview_grpc, &[], &[], extra).await
+}
+
+/// ... with extra environment for auth and interview too.
+pub async fn spawn_platform_each(
+    auth_grpc: Option<&str>,
+    interview_grpc: Option<&str>,
+    auth_extra: &[(&str, &str)],
+    interview_extra: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> Platform {
     let (database_url, conn) = test_support::fresh_database().await;
-    let auth = test_support::spawn_auth(&database_url, conn.clone(), &[]).await;
+    let auth = test_support::spawn_auth(&database_url, conn.clone(), auth_extra).await;
     let amqp = test_support::amqp_env(&auth.amqp_prefix);
     let with_amqp = |pairs: &[(&str, &str)]| {
         let mut all: Vec<(String, String)> = pairs
@@ -63,7 +74,7 @@ pub async fn spawn_platform_env(
         conn.clone(),
         &auth.grpc_address,
         &auth.amqp_prefix,
-        &[],
+        interview_extra,
     )
     .await;
     let scoring_settings = scoring_service::Settings::from_env(

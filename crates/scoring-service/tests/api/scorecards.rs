@@ -414,3 +414,50 @@ async fn concurrent_first_submissions_let_one_through() {
         "{statuses:?}"
     );
 }
+
+/// Each service with a gRPC key of its own (`INTERNAL_CALLERS`): scoring still reads the
+/// interview from the interview service and the evaluators from auth, with its key.
+#[tokio::test]
+async fn scoring_works_with_a_key_of_its_own_for_each_service() {
+    const INTERVIEW_KEY: &str = "interview-own-key-0123456789ab";
+    const SCORING_KEY: &str = "scoring-own-key-0123456789abcd";
+    let on_auth = json!({"interview": INTERVIEW_KEY, "scoring": SCORING_KEY}).to_string();
+    let on_interview = json!({"scoring": SCORING_KEY}).to_string();
+    let p = spawn_platform_each(
+        None,
+        None,
+        &[("INTERNAL_CALLERS", on_auth.as_str())],
+        &[
+            ("INTERNAL_API_KEY", INTERVIEW_KEY),
+            ("INTERNAL_CALLERS", on_interview.as_str()),
+        ],
+        &[("INTERNAL_API_KEY", SCORING_KEY)],
+    )
+    .await;
+    let admin = p.admin().await;
+    let (alice, alice_t) = p.user("agent", "Alice Agent").await;
+    let c = p.candidate(&admin.access, "Grace Hopper").await;
+    let rubric = p.rubric(&admin.access, &[("coding", 1.0)]).await;
+    let i = p
+        .interview(
+            &admin.access,
+            c,
+            &[alice],
+            "2030-01-02T09:00:00Z",
+            Some("start"),
+        )
+        .await;
+    let res = p
+        .submit(&alice_t.access, i, rubric, json!({"coding": 3}), "yes")
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let report = p
+        .scoring(
+            Method::GET,
+            &format!("/api/v1/candidates/{c}/report"),
+            &admin.access,
+            None,
+        )
+        .await;
+    assert_eq!(report.status(), StatusCode::OK);
+}
