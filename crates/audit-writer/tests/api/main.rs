@@ -11,5 +11,6 @@ mod edges;
 mod faults;
 mod pipeline;
 mod publishers;
+mod replicas;
 mod report;
 mod roles;
