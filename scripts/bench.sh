@@ -13,7 +13,9 @@
 #
 # Rate limits, lockout and the session limit are off for the run (every request comes from one address and
 # one account), logging at warn. Benchmarks, not tests: nothing here fails on a number.
-# Environment: BENCH_PARTS (which of auth,reads,open to run; default all), BENCH_PEERS
+# Environment: BENCH_PARTS (which of auth,reads,open,memory to run; default all),
+# MEMORY_SECONDS (the memory part: sign-ins at 16 connections for this long, auth's RSS
+# sampled every 10 s and after; default 300, the issue's five minutes), BENCH_PEERS
 # (default ../shared/peers), DURATION (driver's seconds per run,
 # default 15), OPEN_CONNECTIONS / OPEN_RATE / OPEN_SECONDS (the open loop: 10000, 5000,
 # 60), BENCH_PG_URL / BENCH_REDIS_URL / BENCH_AMQP_URL (default the local servers).
@@ -111,7 +113,7 @@ declare -A IDLE=()
 for name in auth interview scoring audit; do IDLE[$name]=$(rss "$name"); done
 
 AUTH_URL="http://127.0.0.1:$AUTH_HTTP"
-PARTS=",${BENCH_PARTS:-auth,reads,open},"
+PARTS=",${BENCH_PARTS:-auth,reads,open,memory},"
 if [[ $PARTS != *,auth,* ]]; then
     say "skipping the peers' driver (BENCH_PARTS)"
 elif [[ $MODE == compare ]]; then
@@ -122,6 +124,29 @@ else
     LABEL=project "$PEERS/bench/run.sh" "$AUTH_URL" "$EMAIL" "$PASSWORD" "$OUT/auth.json" | tee "$OUT/auth.txt"
 fi
 AFTER_LOGINS=$(rss auth)
+
+# Auth's memory under sign-ins (issue 12: flat, at most 100 MB after five minutes): wrk
+# posting logins at 16 connections for MEMORY_SECONDS, RSS every 10 s, then 10 s after.
+if [[ $PARTS == *,memory,* ]]; then
+    seconds=${MEMORY_SECONDS:-300}
+    say "auth's memory under ${seconds} s of sign-ins (16 connections)"
+    BENCH_LUA_DIR="$PEERS/bench/lua" BENCH_BODY="{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" \
+        wrk -t2 -c16 -d"${seconds}s" -s "$PEERS/bench/lua/post_json.lua" "$AUTH_URL/api/v1/auth/login" \
+        >"$OUT/memory-wrk.txt" 2>&1 &
+    wrk_pid=$!
+    samples=()
+    while kill -0 "$wrk_pid" 2>/dev/null; do
+        samples+=("$(awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/${PIDS[auth]}/status")")
+        sleep 10
+    done
+    wait "$wrk_pid" || true
+    sleep 10
+    {
+        echo
+        echo "auth RSS (MB) every 10 s of ${seconds} s of sign-ins: ${samples[*]}"
+        echo "auth RSS now / peak: $(rss auth); $(grep -m1 'Requests/sec' "$OUT/memory-wrk.txt" || true)"
+    } | tee "$OUT/memory.txt"
+fi
 
 # Reads on the other services: twenty a page, as the issue measures them, on a company
 # with forty candidates, ten interviews and five rubrics.

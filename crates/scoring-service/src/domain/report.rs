@@ -6,6 +6,7 @@ use super::rubric::Criterion;
 use super::scorecard::Recommendation;
 use auth_types::{CandidateId, InterviewId, UserId};
 use serde::Serialize;
+use service_runtime::csv::field as csv_field;
 use std::collections::{BTreeMap, HashSet};
 use utoipa::ToSchema;
 
@@ -170,8 +171,6 @@ pub fn build(
         disagreements,
     }
 }
-
-use service_runtime::csv::field as csv_field;
 
 fn num(v: f64) -> String {
     let s = format!("{v:.4}");
