@@ -267,6 +267,36 @@ async fn a_forgotten_password_is_reset_from_a_mailed_link() {
 }
 
 #[tokio::test]
+async fn an_expired_reset_link_is_refused_like_an_unknown_one() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let smtp = SmtpServer::start().unwrap();
+    let app = spawn_app_with(&[("SMTP_URL", &smtp.url())]).await;
+    assert_eq!(
+        ask_reset(&app, &app.admin_email).await.status(),
+        StatusCode::ACCEPTED
+    );
+    let mail = smtp
+        .wait_for(&app.admin_email, Duration::from_secs(10))
+        .await
+        .expect("the reset mail");
+    let token = reset_token_in(&mail.text_body());
+    // Thirty minutes later.
+    app.db
+        .execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "UPDATE password_resets SET expires_at = now() - interval '1 second'".to_owned(),
+        ))
+        .await
+        .unwrap();
+    let res = confirm_reset(&app, &token, NEW_PASSWORD).await;
+    assert_eq!(
+        assert_error(res, StatusCode::BAD_REQUEST).await,
+        "Invalid or expired reset token"
+    );
+    app.login_ok(&app.admin_email, ADMIN_PASSWORD).await;
+}
+
+#[tokio::test]
 async fn an_account_gets_at_most_three_reset_mails_an_hour() {
     let smtp = SmtpServer::start().unwrap();
     let app = spawn_app_with(&[("SMTP_URL", &smtp.url())]).await;
