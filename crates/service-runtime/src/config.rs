@@ -207,12 +207,10 @@ pub fn weak_secret(value: &str) -> Option<&'static str> {
     None
 }
 
-/// `INTERNAL_API_KEY`: required (at least 16 printable ASCII characters) unless a default
-/// is given.
 /// `INTERNAL_CALLERS`: a JSON object of the services that may call this one over gRPC,
-/// each with a credential of its own (`{"interview": "<key>", ...}`); each key as
-/// `INTERNAL_API_KEY` is held (16+ printable ASCII, no placeholder, not low-entropy), the
-/// names lower-case letters and `-`. Unset or empty: the shared `INTERNAL_API_KEY`.
+/// each with a credential of its own (`{"interview": "<key>", ...}`); each key held to the
+/// rules of `INTERNAL_API_KEY` (16+ printable ASCII, no sample value, not low-entropy),
+/// the names lower-case letters and `-`. Unset or empty: the shared `INTERNAL_API_KEY`.
 pub fn internal_callers(env: &Env) -> Result<Vec<(String, secrecy::SecretString)>, ConfigError> {
     use crate::grpc::MIN_INTERNAL_KEY_BYTES;
     let Some(raw) = env.get("INTERNAL_CALLERS").filter(|v| !v.trim().is_empty()) else {
@@ -262,6 +260,8 @@ pub fn internal_callers(env: &Env) -> Result<Vec<(String, secrecy::SecretString)
     Ok(callers)
 }
 
+/// `INTERNAL_API_KEY`: required (at least 16 printable ASCII characters) unless a default
+/// is given.
 pub fn internal_key(
     env: &Env,
     default: Option<secrecy::SecretString>,

@@ -105,13 +105,3 @@ pub async fn postpone(
     .await
     .map(|_| ())
 }
-
-/// Messages waiting, for tests and readiness.
-#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
-pub async fn pending(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
-    use sea_orm::PaginatorTrait;
-    mail_outbox::Entity::find()
-        .filter(mail_outbox::Column::Id.is_not_null())
-        .count(db)
-        .await
-}

@@ -6,8 +6,8 @@ use crate::entities::{password_history, password_reset, user};
 use auth_types::{CompanyId, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -133,21 +133,6 @@ pub async fn insert_reset(db: &impl ConnectionTrait, r: NewReset<'_>) -> Result<
     .insert(db)
     .await?;
     Ok(id)
-}
-
-/// Resets asked for the user since `since` (the per-account limit, counted where it
-/// cannot be lost).
-#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
-pub async fn resets_since(
-    db: &impl ConnectionTrait,
-    id: UserId,
-    since: OffsetDateTime,
-) -> Result<u64, DbErr> {
-    password_reset::Entity::find()
-        .filter(password_reset::Column::UserId.eq(id))
-        .filter(password_reset::Column::CreatedAt.gte(since))
-        .count(db)
-        .await
 }
 
 /// The unused, unexpired reset whose token has `digest`.
