@@ -244,6 +244,10 @@ AUTH_ENV=(
     "LOCKOUT_THRESHOLD=1000"
     # Reset mails (of the fuzzer's made-up addresses, or the admin's) as files of this run.
     "MAIL_DIR=$LOG_DIR/mail"
+    # A user's export gathers the other services' parts.
+    "INTERVIEW_HTTP_URL=http://127.0.0.1:$INTERVIEW_HTTP"
+    "SCORING_HTTP_URL=http://127.0.0.1:$SCORING_HTTP"
+    "AUDIT_HTTP_URL=http://127.0.0.1:$AUDIT_HTTP"
 )
 
 auth_bin() { env "${COMMON_ENV[@]}" "${AUTH_ENV[@]}" "$BIN_DIR/auth-service" "$@"; }
@@ -284,7 +288,8 @@ wait_ready() {
 start auth "${AUTH_ENV[@]}"
 wait_ready auth
 start interview "AUTH_GRPC_URL=http://127.0.0.1:$AUTH_GRPC" \
-    "INTERVIEW_HTTP_ADDR=127.0.0.1:$INTERVIEW_HTTP" "INTERVIEW_GRPC_ADDR=127.0.0.1:$INTERVIEW_GRPC"
+    "INTERVIEW_HTTP_ADDR=127.0.0.1:$INTERVIEW_HTTP" "INTERVIEW_GRPC_ADDR=127.0.0.1:$INTERVIEW_GRPC" \
+    "SCORING_HTTP_URL=http://127.0.0.1:$SCORING_HTTP" "AUDIT_HTTP_URL=http://127.0.0.1:$AUDIT_HTTP"
 start scoring "AUTH_GRPC_URL=http://127.0.0.1:$AUTH_GRPC" \
     "INTERVIEW_GRPC_URL=http://127.0.0.1:$INTERVIEW_GRPC" "SCORING_HTTP_ADDR=127.0.0.1:$SCORING_HTTP"
 start audit "AUTH_GRPC_URL=http://127.0.0.1:$AUTH_GRPC" "AUDIT_HTTP_ADDR=127.0.0.1:$AUDIT_HTTP" \

@@ -15,6 +15,8 @@ mod m20261203_000007_outbox_gathered;
 mod m20261207_000008_account_security;
 mod m20261207_000009_audit_chain;
 mod m20261207_000010_audit_daily;
+mod m20261207_000011_audit_pii;
+mod m20261207_000012_erasure;
 
 pub struct Migrator;
 
@@ -32,6 +34,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000008_account_security::Migration),
             Box::new(m20261207_000009_audit_chain::Migration),
             Box::new(m20261207_000010_audit_daily::Migration),
+            Box::new(m20261207_000011_audit_pii::Migration),
+            Box::new(m20261207_000012_erasure::Migration),
         ]
     }
 }

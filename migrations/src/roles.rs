@@ -70,7 +70,11 @@ pub const GRANTS: [ServiceRole; 4] = [
             ("audit_logs", "SELECT, INSERT"),
             ("audit_chain_heads", "SELECT, INSERT, UPDATE"),
             ("audit_daily_counts", "SELECT, INSERT, UPDATE"),
-            ("notifications", "SELECT, INSERT, UPDATE"),
+            // Personal data out of the chain: read, written with its row, erased; never
+            // rewritten (the chain holds its digest).
+            ("audit_pii", "SELECT, INSERT, DELETE"),
+            // DELETE: an erased user's own notifications go.
+            ("notifications", "SELECT, INSERT, UPDATE, DELETE"),
         ],
         password_var: "AUDIT_DB_PASSWORD",
     },
@@ -173,6 +177,25 @@ mod tests {
         for r in GRANTS.iter().filter(|r| r.role != "aip_audit") {
             assert!(
                 !r.grants.iter().any(|(t, _)| *t == "audit_logs"),
+                "{}",
+                r.role
+            );
+        }
+    }
+
+    #[test]
+    fn the_audit_role_may_erase_personal_data_but_never_rewrite_it() {
+        let audit = GRANTS.iter().find(|r| r.role == "aip_audit");
+        let grants = audit.map(|r| r.grants).unwrap_or_default();
+        let rights = |table: &str| grants.iter().find(|(t, _)| *t == table).map(|(_, p)| *p);
+        assert_eq!(rights("audit_pii"), Some("SELECT, INSERT, DELETE"));
+        assert_eq!(
+            rights("notifications"),
+            Some("SELECT, INSERT, UPDATE, DELETE")
+        );
+        for r in GRANTS.iter().filter(|r| r.role != "aip_audit") {
+            assert!(
+                !r.grants.iter().any(|(t, _)| *t == "audit_pii"),
                 "{}",
                 r.role
             );

@@ -2,6 +2,13 @@
 //! by an HMAC-SHA256 over the previous link and a canonical form of the row, under
 //! `AUDIT_CHAIN_KEY` (only the audit-writer holds it). Editing a row, deleting one or
 //! reordering them breaks a link the verifier finds; forging a row needs the key.
+//!
+//! Two forms of a row, by its `chain_version`. Version 1 (rows written before personal
+//! data was split out) covers every column, `details` included. Version 2 covers the
+//! PII-free `details` and `pii_digest`, an HMAC under the same key over the row's id and
+//! its `audit_pii` data exactly as stored ([`crate::pii`]): the personal data can be
+//! deleted (an erasure) and every link still verifies, while data that is there must
+//! still match its digest.
 
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
@@ -35,20 +42,33 @@ impl ChainKey {
         Self(key)
     }
 
-    /// The link of a row: HMAC(key, prev_hash "\n" canonical row), hex.
-    pub fn link(&self, prev_hash: &str, row: &ChainedRow<'_>) -> String {
+    /// HMAC-SHA256 under the key over `parts`, hex.
+    fn mac(&self, parts: &[&[u8]]) -> String {
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes()) else {
             // HMAC takes a key of any length.
             unreachable!("HMAC-SHA256 accepts every key length")
         };
-        mac.update(prev_hash.as_bytes());
-        mac.update(b"\n");
-        mac.update(&row.canonical());
+        for part in parts {
+            mac.update(part);
+        }
         mac.finalize()
             .into_bytes()
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
+    }
+
+    /// The link of a row: HMAC(key, prev_hash "\n" canonical row), hex.
+    pub fn link(&self, prev_hash: &str, row: &ChainedRow<'_>) -> String {
+        self.mac(&[prev_hash.as_bytes(), b"\n", &row.canonical()])
+    }
+
+    /// The digest of a row's personal data (`audit_pii.data`, the JSON text as stored):
+    /// HMAC(key, `["aip-audit-pii-v1", id, data]`), hex. The row's id in it ties the data
+    /// to its row: another row's data does not match.
+    pub fn pii_digest(&self, id: Uuid, data: &str) -> String {
+        let form = serde_json::json!(["aip-audit-pii-v1", id, data]);
+        self.mac(&[&serde_json::to_vec(&form).unwrap_or_default()])
     }
 }
 
@@ -73,9 +93,16 @@ fn stamp(t: OffsetDateTime) -> String {
     )
 }
 
+/// How a row is linked: `audit_logs.chain_version`.
+pub const V1: i16 = 1;
+/// Personal data split out and covered by its digest: every row the writer appends now.
+pub const V2: i16 = 2;
+
 /// What of a row the chain covers: every column but the link itself.
 #[derive(Debug, Clone)]
 pub struct ChainedRow<'a> {
+    /// [`V1`] or [`V2`]; any other value is checked as a version-1 row (and fails).
+    pub version: i16,
     pub seq: i64,
     pub id: Uuid,
     pub company_id: Option<Uuid>,
@@ -83,8 +110,10 @@ pub struct ChainedRow<'a> {
     pub action: &'a str,
     pub resource_type: Option<&'a str>,
     pub resource_id: Option<&'a str>,
-    /// The `details` column as stored (JSON text).
+    /// The `details` column as stored (JSON text; in version 2 without personal data).
     pub details: &'a str,
+    /// Version 2: the digest of the row's personal data, `None` when it had none.
+    pub pii_digest: Option<&'a str>,
     pub source: &'a str,
     pub trace_parent: Option<&'a str>,
     pub occurred_at: OffsetDateTime,
@@ -93,10 +122,16 @@ pub struct ChainedRow<'a> {
 
 impl ChainedRow<'_> {
     /// A JSON array of the columns in a fixed order: unambiguous, and the same bytes for
-    /// the row written and the row read back.
+    /// the row written and the row read back. Version 2 is tagged apart and adds
+    /// `pii_digest` at the end.
     pub fn canonical(&self) -> Vec<u8> {
-        let v = serde_json::json!([
-            "aip-audit-v1",
+        let tag = if self.version == V2 {
+            "aip-audit-v2"
+        } else {
+            "aip-audit-v1"
+        };
+        let mut v = serde_json::json!([
+            tag,
             self.seq,
             self.id,
             self.company_id,
@@ -110,6 +145,11 @@ impl ChainedRow<'_> {
             stamp(self.occurred_at),
             stamp(self.created_at),
         ]);
+        if self.version == V2
+            && let Some(fields) = v.as_array_mut()
+        {
+            fields.push(self.pii_digest.into());
+        }
         serde_json::to_vec(&v).unwrap_or_default()
     }
 }
@@ -120,6 +160,8 @@ mod tests {
 
     fn row(details: &str) -> ChainedRow<'_> {
         ChainedRow {
+            version: V1,
+            pii_digest: None,
             seq: 1,
             id: Uuid::from_u128(7),
             company_id: Some(Uuid::from_u128(1)),
@@ -155,6 +197,40 @@ mod tests {
         let mut moved = row("{}");
         moved.seq = 2;
         assert_ne!(a, k.link(GENESIS, &moved));
+    }
+
+    #[test]
+    fn a_version_2_link_covers_the_digest_and_differs_from_version_1() {
+        let k = key("0123456789abcdef0123456789abcdef");
+        let v1 = row("{}");
+        let mut v2 = row("{}");
+        v2.version = V2;
+        let digest = k.pii_digest(v2.id, r#"{"email":"a@b.c"}"#);
+        v2.pii_digest = Some(&digest);
+        let link = k.link(GENESIS, &v2);
+        assert_ne!(link, k.link(GENESIS, &v1), "versions are told apart");
+        let mut other = v2.clone();
+        other.pii_digest = None;
+        assert_ne!(link, k.link(GENESIS, &other), "the digest is covered");
+        // A version-1 row ignores a digest: it was never part of its form.
+        let mut v1_with = v1.clone();
+        v1_with.pii_digest = Some(&digest);
+        assert_eq!(k.link(GENESIS, &v1), k.link(GENESIS, &v1_with));
+    }
+
+    #[test]
+    fn the_pii_digest_binds_the_data_to_its_row_and_the_key() {
+        let k = key("0123456789abcdef0123456789abcdef");
+        let a = k.pii_digest(Uuid::from_u128(1), r#"{"email":"a@b.c"}"#);
+        assert_eq!(a.len(), 64);
+        assert_eq!(a, k.pii_digest(Uuid::from_u128(1), r#"{"email":"a@b.c"}"#));
+        assert_ne!(a, k.pii_digest(Uuid::from_u128(2), r#"{"email":"a@b.c"}"#));
+        assert_ne!(a, k.pii_digest(Uuid::from_u128(1), r#"{"email":"x@b.c"}"#));
+        assert_ne!(
+            a,
+            key("another-key-of-enough-length-000")
+                .pii_digest(Uuid::from_u128(1), r#"{"email":"a@b.c"}"#)
+        );
     }
 
     #[test]

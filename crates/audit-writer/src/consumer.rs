@@ -37,29 +37,10 @@ pub struct ConsumerSettings {
 /// Why an event may not be stored as its publisher sent it: its `source` is not one the
 /// publisher's validated RabbitMQ user (`user_id`) may speak for.
 fn forged(s: &ConsumerSettings, d: &Delivery, m: &Message) -> Option<String> {
-    let Message::Event(e) = m else {
-        return None;
-    };
-    if s.publishers.is_empty() {
-        return None;
+    match m {
+        Message::Event(e) => events::subscriber::forged(&s.publishers, d, e),
+        Message::Notification(_) => None,
     }
-    let user = d
-        .properties
-        .user_id()
-        .as_ref()
-        .map(|u| u.as_str().to_owned());
-    let allowed = user
-        .as_deref()
-        .and_then(|u| s.publishers.get(u))
-        .is_some_and(|sources| sources.contains(&e.source));
-    (!allowed).then(|| {
-        format!(
-            "event {} of source '{}' published by {}",
-            e.id,
-            e.source,
-            user.map_or_else(|| "no validated user".to_owned(), |u| format!("user '{u}'"))
-        )
-    })
 }
 
 /// Consumes until the task is dropped.

@@ -1,9 +1,12 @@
 //! The audit-writer: consumes the platform's events into the append-only audit log and
-//! users' notifications, and serves the audit search and the notifications (:8003).
+//! users' notifications, and serves the audit search, the notifications and their parts
+//! of a person's data export (:8003).
 
 pub mod chain;
 pub mod consumer;
+pub mod erasure;
 pub mod error;
+pub mod pii;
 pub mod report;
 pub mod routes;
 pub mod settings;

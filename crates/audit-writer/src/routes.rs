@@ -1,13 +1,15 @@
-//! HTTP: audit search (admins, their company only) and the caller's notifications.
+//! HTTP: audit search (admins, their company only), the caller's notifications, and the
+//! audit-writer's parts of a user's or a candidate's data export.
 
 use crate::error::ApiError;
 use crate::store::{audit, notifications};
-use actix_web::{HttpResponse, web};
-use auth_types::{Caller, Role};
+use actix_web::{HttpRequest, HttpResponse, web};
+use auth_types::{Caller, Page, Role};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::DatabaseConnection;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use service_runtime::error::Failures;
 use service_runtime::extract::Query;
 use time::OffsetDateTime;
 use utoipa::IntoParams;
@@ -22,7 +24,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/audit-logs/verify").route(web::get().to(verify)))
             .service(web::resource("/audit-logs/report").route(web::get().to(report)))
             .service(web::resource("/notifications").route(web::get().to(my_notifications)))
-            .service(web::resource("/notifications/{id}/read").route(web::post().to(read))),
+            .service(web::resource("/notifications/{id}/read").route(web::post().to(read)))
+            .service(web::resource("/export/users/{id}").route(web::get().to(export_user)))
+            .service(
+                web::resource("/export/candidates/{id}").route(web::get().to(export_candidate)),
+            ),
     );
 }
 
@@ -179,8 +185,17 @@ pub async fn verify(
     Ok(HttpResponse::Ok().json(report))
 }
 
+/// A page of the audit search.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SearchPage {
+    /// Newest first.
+    pub items: Vec<audit::Entry>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
 #[utoipa::path(get, path = "/api/v1/audit-logs", tag = "audit", params(SearchQuery), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, next_cursor}`, newest first"), (status = 403, description = "Not an admin")))]
+    responses((status = 200, description = "Newest first, personal data merged back unless erased", body = SearchPage), (status = 403, description = "Not an admin")))]
 pub async fn search(
     db: web::Data<DatabaseConnection>,
     caller: Caller,
@@ -209,7 +224,7 @@ pub async fn search(
     } else {
         None
     };
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": next_cursor })))
+    Ok(HttpResponse::Ok().json(SearchPage { items, next_cursor }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -255,4 +270,145 @@ pub async fn read(
         .await?
         .ok_or_else(ApiError::notification_not_found)?;
     Ok(HttpResponse::Ok().json(n))
+}
+
+/// The audit-writer's part of a person's data export (the services gather the parts).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ExportPart {
+    /// Newest first.
+    pub notifications: Vec<notifications::View>,
+    /// Newest first, personal data merged back unless erased.
+    pub audit_entries: Vec<audit::Entry>,
+}
+
+/// The most interviews one candidate export names.
+pub const MAX_EXPORT_INTERVIEWS: usize = 500;
+
+fn parse_id(field: &str, raw: &str) -> Result<Uuid, ApiError> {
+    raw.trim()
+        .parse()
+        .map_err(|_not_a_uuid| ApiError::invalid(field, "must be a UUID"))
+}
+
+#[utoipa::path(get, path = "/api/v1/export/users/{id}", tag = "export", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user")),
+    responses(
+        (status = 200, description = "The user's notifications, and the caller's company's audit entries done by or to the user", body = ExportPart),
+        (status = 401, description = "Missing or invalid token"),
+        (status = 403, description = "No access to the user management page"),
+        (status = 422, description = "`id` is not a UUID"),
+    ))]
+pub async fn export_user(
+    db: web::Data<DatabaseConnection>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller
+        .0
+        .require_page(Page::UserManagement)
+        .map_err(ApiError::denied)?;
+    let user = parse_id("id", &id)?;
+    let company = caller.0.company_id.into();
+    let part = ExportPart {
+        notifications: notifications::to_user(db.get_ref(), company, user).await?,
+        audit_entries: audit::about(db.get_ref(), company, audit::about_user(user)).await?,
+    };
+    Ok(HttpResponse::Ok().json(part))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CandidateExportQuery {
+    /// The candidate's interviews: comma-separated ids, at most 500.
+    pub interviews: Option<String>,
+}
+
+/// The interview ids of `?interviews=`, each once.
+fn interview_ids(raw: Option<&str>) -> Result<Vec<Uuid>, ApiError> {
+    let parts: Vec<&str> = raw
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.len() > MAX_EXPORT_INTERVIEWS {
+        return Err(ApiError::invalid(
+            "interviews",
+            format!("at most {MAX_EXPORT_INTERVIEWS} ids"),
+        ));
+    }
+    let mut ids = parts
+        .into_iter()
+        .map(|p| {
+            p.parse::<Uuid>().map_err(|_not_a_uuid| {
+                ApiError::invalid(
+                    "interviews",
+                    "must be comma-separated interview ids (UUIDs)",
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+#[utoipa::path(get, path = "/api/v1/export/candidates/{id}", tag = "export", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The candidate"), CandidateExportQuery),
+    responses(
+        (status = 200, description = "The caller's company's notifications and audit entries about the candidate and the interviews given", body = ExportPart),
+        (status = 401, description = "Missing or invalid token"),
+        (status = 403, description = "No access to the candidates page"),
+        (status = 422, description = "`id` or an interview id is not a UUID, or more than 500 interviews"),
+    ))]
+pub async fn export_candidate(
+    db: web::Data<DatabaseConnection>,
+    caller: Caller,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    caller
+        .0
+        .require_page(Page::Candidates)
+        .map_err(ApiError::denied)?;
+    let candidate = parse_id("id", &id)?;
+    // Not the shared `Query`: 500 ids are longer than it lets one parameter be.
+    let query = web::Query::<CandidateExportQuery>::from_query(req.query_string())
+        .map_err(|e| ApiError::invalid("query", e.to_string()))?;
+    let interviews = interview_ids(query.interviews.as_deref())?;
+    let company = caller.0.company_id.into();
+    let part = ExportPart {
+        notifications: notifications::about_candidate(
+            db.get_ref(),
+            company,
+            candidate,
+            &interviews,
+        )
+        .await?,
+        audit_entries: audit::about(
+            db.get_ref(),
+            company,
+            audit::about_candidate(candidate, &interviews),
+        )
+        .await?,
+    };
+    Ok(HttpResponse::Ok().json(part))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interview_ids_are_uuids_and_no_more_than_500() {
+        let a = Uuid::from_u128(1);
+        let b = Uuid::from_u128(2);
+        let ids = interview_ids(Some(&format!(" {b}, {a},,{b} "))).unwrap_or_default();
+        assert_eq!(ids, vec![a, b]);
+        assert!(matches!(interview_ids(None), Ok(v) if v.is_empty()));
+        assert!(interview_ids(Some("x")).is_err());
+        let many = vec![a.to_string(); MAX_EXPORT_INTERVIEWS + 1].join(",");
+        assert!(interview_ids(Some(&many)).is_err());
+        let most = vec![a.to_string(); MAX_EXPORT_INTERVIEWS].join(",");
+        assert!(interview_ids(Some(&most)).is_ok());
+    }
 }

@@ -51,28 +51,7 @@ pub struct EmbeddedDefaults {
 }
 
 /// RabbitMQ user → the event sources it may publish.
-pub type Publishers = std::collections::BTreeMap<String, Vec<String>>;
-
-/// `AUDIT_PUBLISHERS`: a JSON object of RabbitMQ user to the sources it publishes, e.g.
-/// `{"aip-auth": ["auth"], "aip-interview": ["interview"]}`.
-fn publishers(env: &Env) -> Result<Publishers, ConfigError> {
-    let Some(raw) = env.get("AUDIT_PUBLISHERS").filter(|v| !v.trim().is_empty()) else {
-        return Ok(Publishers::new());
-    };
-    let map: Publishers = serde_json::from_str(raw).map_err(|e| {
-        ConfigError::invalid(
-            "AUDIT_PUBLISHERS",
-            format!("must be a JSON object of RabbitMQ user to a list of sources ({e})"),
-        )
-    })?;
-    if map.values().any(Vec::is_empty) {
-        return Err(ConfigError::invalid(
-            "AUDIT_PUBLISHERS",
-            "each user needs at least one source",
-        ));
-    }
-    Ok(map)
-}
+pub use events::subscriber::Publishers;
 
 /// The shortest `AUDIT_CHAIN_KEY` accepted, in bytes.
 pub const MIN_CHAIN_KEY_BYTES: usize = 32;
@@ -112,7 +91,7 @@ impl Settings {
                     ));
                 }
                 Source::Rabbit {
-                    publishers: publishers(env)?,
+                    publishers: events::settings::publishers(env)?,
                     url: SecretString::from(url),
                     topology: events::settings::topology(env)?,
                     batch,

@@ -24,9 +24,17 @@ use utoipa::OpenApi;
 #[openapi(
     info(
         title = "AI Interviewer Platform: audit-writer",
-        description = "Audit search and notifications"
+        description = "Audit search, notifications, and their parts of a person's data export"
     ),
-    paths(routes::search, routes::verify, routes::report, routes::my_notifications, routes::read),
+    paths(
+        routes::search,
+        routes::verify,
+        routes::report,
+        routes::my_notifications,
+        routes::read,
+        routes::export_user,
+        routes::export_candidate
+    ),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

@@ -2,9 +2,14 @@
 //! `prev_hash` and position checked, and the last row held against the chain's head.
 //! An edited row breaks its own link; a deleted one leaves a gap in the positions; rows cut
 //! off the end leave the head ahead of the last row.
+//!
+//! A version-2 row's link covers its PII-free details and `pii_digest`, not the personal
+//! data: where its `audit_pii` row is there, the data must match the digest (else
+//! `pii_mismatch`, as for a side row no digest accounts for); where it is gone, the row
+//! was erased and is counted as such, not broken.
 
-use crate::chain::{ChainKey, GENESIS};
-use crate::store::audit;
+use crate::chain::{ChainKey, GENESIS, V2};
+use crate::store::audit::{self, StoredRow};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -24,7 +29,9 @@ pub struct Broken {
     /// Its position in the chain (for a gap: the position that is missing).
     pub seq: i64,
     /// `hash_mismatch` (the row was changed), `prev_hash_mismatch` (it does not follow the
-    /// row before), `missing_rows` (rows before it were removed), `missing_rows_at_end`.
+    /// row before), `missing_rows` (rows before it were removed), `pii_mismatch` (its
+    /// personal data was changed, or is not the data its digest names),
+    /// `missing_rows_at_end`.
     pub reason: &'static str,
 }
 
@@ -37,9 +44,34 @@ pub struct Report {
     pub first_broken: Option<Broken>,
     /// Rows written before the chain existed, which carry no link.
     pub unchained: i64,
+    /// Checked rows whose personal data was erased (their links still hold).
+    pub pii_erased: u64,
     /// The chain's last link as recorded: keep a copy outside the database, and a later
     /// report whose chain does not contain it tells you the end was rewritten.
     pub head_hash: Option<String>,
+}
+
+/// What a row's personal data says of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pii {
+    /// None, or there and matching its digest.
+    Intact,
+    /// The digest names data that was deleted: an erasure.
+    Erased,
+    /// Data its digest does not name (changed, moved from another row, or no digest).
+    Mismatch,
+}
+
+fn pii(key: &ChainKey, row: &StoredRow) -> Pii {
+    let v2 = row.chain_version == V2;
+    match (&row.pii, &row.pii_digest) {
+        (Some(data), Some(digest)) if v2 && key.pii_digest(row.id, data) == *digest => Pii::Intact,
+        (Some(_), _) => Pii::Mismatch,
+        (None, Some(_)) if v2 => Pii::Erased,
+        // A digest on a version-1 row was never written by the writer.
+        (None, Some(_)) => Pii::Mismatch,
+        (None, None) => Pii::Intact,
+    }
 }
 
 /// Verifies the chain of `company` (`None`: the events of no company).
@@ -54,6 +86,7 @@ pub async fn verify(
     let mut prev = GENESIS.to_owned();
     let mut expected = 1_i64;
     let mut checked = 0_u64;
+    let mut erased = 0_u64;
     let mut broken = None;
     'pages: loop {
         let rows = audit::chain_rows(db, chain, expected - 1, PAGE).await?;
@@ -66,7 +99,14 @@ pub async fn verify(
             } else if key.link(&prev, &row.chained()) != row.hash {
                 Some("hash_mismatch")
             } else {
-                None
+                match pii(key, &row) {
+                    Pii::Intact => None,
+                    Pii::Erased => {
+                        erased += 1;
+                        None
+                    }
+                    Pii::Mismatch => Some("pii_mismatch"),
+                }
             };
             if let Some(reason) = reason {
                 broken = Some(Broken {
@@ -103,6 +143,7 @@ pub async fn verify(
         checked,
         first_broken: broken,
         unchained,
+        pii_erased: erased,
         head_hash: head.map(|(_, h)| h),
     })
 }

@@ -33,7 +33,7 @@ fn fit_opt(s: Option<String>, max: usize) -> Option<String> {
 }
 
 /// The widths of the `audit_logs` and `notifications` columns (migrations).
-mod width {
+pub(crate) mod width {
     pub const KIND: usize = 64;
     pub const RESOURCE_TYPE: usize = 64;
     pub const RESOURCE_ID: usize = 64;
@@ -94,7 +94,8 @@ fn parse_raw(routing_key: &str, payload: &[u8]) -> Result<Message, Poison> {
 }
 
 /// Stores a batch in one transaction: all of it or none; events are linked into their
-/// chains under `chain`.
+/// chains under `chain`, and an erasure event stored erases its subject's personal data
+/// ([`crate::erasure`]) after the batch's rows are in, so none of theirs is left behind.
 pub async fn store(
     db: &DatabaseConnection,
     chain: &ChainKey,
@@ -119,8 +120,11 @@ pub async fn store(
         })
         .collect();
     let txn = db.begin().await?;
-    audit::append(&txn, chain, &evs).await?;
+    let stored = audit::append(&txn, chain, &evs).await?;
     notifications::append(&txn, &notes).await?;
+    for erasure in stored.into_iter().filter_map(crate::erasure::Erasure::of) {
+        crate::erasure::apply(&txn, &erasure).await?;
+    }
     txn.commit().await?;
     metrics::counter!("audit_events_stored_total")
         .increment(u64::try_from(evs.len()).unwrap_or(u64::MAX));

@@ -16,9 +16,10 @@ use utoipa::OpenApi;
         users::me, users::my_permissions, users::my_sessions, users::end_my_other_sessions,
         users::end_my_session, users::list, users::create, users::get,
         users::update, users::deactivate, users::unlock, users::user_sessions, users::end_user_sessions, users::permissions, users::set_permissions,
+        users::export, users::erase,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "Login, second factor, refresh, logout"), (name = "account", description = "The caller's password and MFA, password reset by mail, the company's security policy"), (name = "users", description = "Users and permissions")),
+    tags((name = "auth", description = "Login, second factor, refresh, logout"), (name = "account", description = "The caller's password and MFA, password reset by mail, the company's security policy"), (name = "users", description = "Users and permissions"), (name = "privacy", description = "A person's data: export (right of access) and erasure (right to erasure)")),
 )]
 pub struct ApiDoc;
 

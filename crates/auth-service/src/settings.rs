@@ -2,6 +2,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use service_runtime::config::{ConfigError, Env};
+use service_runtime::export::Peer;
 use service_runtime::server::HttpSettings;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -78,6 +79,9 @@ pub struct Settings {
     pub mfa_issuer: String,
     /// How mail leaves (`SMTP_URL`, `MAIL_FROM`, `MAIL_DIR`, `SMTP_CA_FILE`).
     pub mail: MailSettings,
+    /// The services a user's export gathers parts from (`INTERVIEW_HTTP_URL`,
+    /// `SCORING_HTTP_URL`, `AUDIT_HTTP_URL`).
+    pub export_peers: Vec<service_runtime::export::Peer>,
 }
 
 /// Where mail goes: an SMTP server, or without one `.eml` files in a directory.
@@ -342,6 +346,11 @@ impl Settings {
                     .filter(|v| !v.is_empty())
                     .map(std::path::PathBuf::from),
             },
+            export_peers: vec![
+                Peer::from_env(env, "interview", "INTERVIEW_HTTP_URL", None)?,
+                Peer::from_env(env, "scoring", "SCORING_HTTP_URL", None)?,
+                Peer::from_env(env, "audit", "AUDIT_HTTP_URL", None)?,
+            ],
         })
     }
 }

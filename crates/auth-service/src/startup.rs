@@ -127,6 +127,7 @@ impl Application {
                 &settings.secret_key,
             )),
             mail_wake: Arc::default(),
+            export: service_runtime::export::Parts::new(settings.export_peers.clone()),
         };
         let mailer = Arc::new(mailer(&settings.mail)?);
         tracing::info!(mail = %mailer.describe(), "mail transport");
@@ -194,6 +195,12 @@ impl Application {
 
     pub fn grpc_port(&self) -> u16 {
         self.grpc_port
+    }
+
+    /// Where a user's export gathers the other services' parts (the one-process binary
+    /// points them at its own ports).
+    pub fn export_parts(&self) -> &service_runtime::export::Parts {
+        &self.state.export
     }
 
     /// Serves HTTP and gRPC until the process is asked to stop; an error of either ends both.

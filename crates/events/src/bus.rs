@@ -52,3 +52,18 @@ impl Publisher for InProcessBus {
         self.sink.deliver(routing_key, payload).await
     }
 }
+
+/// The embedded default's consumers in a row: the writer first, then each subscription
+/// (the scoring service's erasure). A failure fails the publish, so the relay hands the
+/// message to all of them again; each is idempotent.
+pub struct Fanout(pub Vec<Arc<dyn Sink>>);
+
+#[async_trait::async_trait]
+impl Sink for Fanout {
+    async fn deliver(&self, routing_key: &str, payload: &[u8]) -> Result<(), BusError> {
+        for sink in &self.0 {
+            sink.deliver(routing_key, payload).await?;
+        }
+        Ok(())
+    }
+}

@@ -10,6 +10,7 @@ pub mod rabbit;
 pub mod relay;
 pub mod revocation;
 pub mod settings;
+pub mod subscriber;
 pub mod unit;
 
 /// The closed set of event (and notification) types one service emits, as an enum
@@ -50,7 +51,7 @@ macro_rules! event_types {
     };
 }
 
-pub use bus::{BusError, InProcessBus, Publisher, Sink};
+pub use bus::{BusError, Fanout, InProcessBus, Publisher, Sink};
 pub use envelope::{Event, EventType, Notification};
 pub use rabbit::{RabbitPublisher, Topology};
 pub use relay::Relay;

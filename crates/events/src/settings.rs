@@ -71,3 +71,25 @@ impl BusSettings {
         }
     }
 }
+
+/// `AUDIT_PUBLISHERS`: a JSON object of RabbitMQ user to the sources it publishes, e.g.
+/// `{"aip-auth": ["auth"], "aip-interview": ["interview"]}` (unset: not checked). Read by
+/// every consumer of events: the audit-writer and the scoring service's erasure queue.
+pub fn publishers(env: &Env) -> Result<crate::subscriber::Publishers, ConfigError> {
+    let Some(raw) = env.get("AUDIT_PUBLISHERS").filter(|v| !v.trim().is_empty()) else {
+        return Ok(crate::subscriber::Publishers::new());
+    };
+    let map: crate::subscriber::Publishers = serde_json::from_str(raw).map_err(|e| {
+        ConfigError::invalid(
+            "AUDIT_PUBLISHERS",
+            format!("must be a JSON object of RabbitMQ user to a list of sources ({e})"),
+        )
+    })?;
+    if map.values().any(Vec::is_empty) {
+        return Err(ConfigError::invalid(
+            "AUDIT_PUBLISHERS",
+            "each user needs at least one source",
+        ));
+    }
+    Ok(map)
+}

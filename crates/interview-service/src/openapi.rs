@@ -1,6 +1,6 @@
 //! The OpenAPI document of the interview service, generated from the handlers.
 
-use crate::routes::{candidates, interviews};
+use crate::routes::{candidates, interviews, privacy};
 use service_runtime::server::BearerAuth;
 use utoipa::OpenApi;
 
@@ -11,9 +11,10 @@ use utoipa::OpenApi;
         candidates::create, candidates::list, candidates::get, candidates::update, candidates::delete,
         interviews::create, interviews::list, interviews::get, interviews::update, interviews::start,
         interviews::complete, interviews::cancel, interviews::no_show, interviews::calendar,
+        privacy::export, privacy::erase, privacy::user_part,
     ),
     modifiers(&BearerAuth),
-    tags((name = "candidates", description = "The hiring pipeline"), (name = "interviews", description = "Scheduling and lifecycle")),
+    tags((name = "candidates", description = "The hiring pipeline"), (name = "interviews", description = "Scheduling and lifecycle"), (name = "privacy", description = "A person's data: export (right of access) and erasure (right to erasure)")),
 )]
 pub struct ApiDoc;
 

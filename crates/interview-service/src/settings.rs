@@ -2,6 +2,7 @@
 
 use secrecy::SecretString;
 use service_runtime::config::{AuthClientSettings, ConfigError, Env, pick};
+use service_runtime::export::Peer;
 use service_runtime::server::HttpSettings;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -26,6 +27,9 @@ pub struct Settings {
     /// `API_RATE_LIMIT_PER_MINUTE` and the Redis replicas share it through.
     pub api_rate_limit: service_runtime::ratelimit::ApiRateLimitSettings,
     pub bus: events::BusSettings,
+    /// The services a candidate's export gathers parts from (`SCORING_HTTP_URL`,
+    /// `AUDIT_HTTP_URL`).
+    pub export_peers: Vec<service_runtime::export::Peer>,
 }
 
 /// What the one-process binary supplies for whatever the environment leaves unset.
@@ -67,6 +71,10 @@ impl Settings {
             grpc_tls_ca: auth.grpc_tls_ca,
             api_rate_limit: service_runtime::ratelimit::ApiRateLimitSettings::from_env(env)?,
             bus: events::BusSettings::from_env(env, embedded_mode)?,
+            export_peers: vec![
+                Peer::from_env(env, "scoring", "SCORING_HTTP_URL", None)?,
+                Peer::from_env(env, "audit", "AUDIT_HTTP_URL", None)?,
+            ],
         })
     }
 }

@@ -33,6 +33,7 @@ pub struct Application {
     grpc_port: u16,
     server: Server,
     grpc: GrpcServer,
+    export: service_runtime::export::Parts,
 }
 
 impl Application {
@@ -68,7 +69,9 @@ impl Application {
             db: db.clone(),
             auth: auth.clone(),
             relay: relay.clone(),
+            export: service_runtime::export::Parts::new(settings.export_peers.clone()),
         };
+        let export = state.export.clone();
 
         let (incoming, grpc_port) = bind_grpc(settings.grpc_addr, "INTERVIEW_GRPC_ADDR")?;
         // gRPC answers from the database alone: its health follows the database.
@@ -122,6 +125,7 @@ impl Application {
             grpc_port,
             server,
             grpc: Box::pin(grpc),
+            export,
         })
     }
 
@@ -131,6 +135,12 @@ impl Application {
 
     pub fn grpc_port(&self) -> u16 {
         self.grpc_port
+    }
+
+    /// Where a candidate's export gathers the other services' parts (the one-process
+    /// binary points them at its own ports).
+    pub fn export_parts(&self) -> &service_runtime::export::Parts {
+        &self.export
     }
 
     /// Serves HTTP and gRPC until the process is asked to stop.

@@ -110,10 +110,20 @@ impl Platform {
             Some(k) => SecretString::from(k.to_owned()),
             None => load_or_create_key(&data_dir.join("audit_chain_key"))?,
         };
-        let sink: Arc<dyn events::Sink> = Arc::new(audit_writer::writer::InProcessWriter {
-            db: conn.clone(),
-            chain: audit_writer::chain::ChainKey::new(chain_key.clone()),
-        });
+        // The writer first; then the scoring service's erasure of candidates, which it
+        // hears on a queue of its own when it runs on its own.
+        let sink: Arc<dyn events::Sink> = Arc::new(events::Fanout(vec![
+            Arc::new(audit_writer::writer::InProcessWriter {
+                db: conn.clone(),
+                chain: audit_writer::chain::ChainKey::new(chain_key.clone()),
+            }),
+            Arc::new(events::subscriber::InProcess {
+                routing_keys: vec![
+                    scoring_service::service::privacy::CANDIDATE_ERASED_KEY.to_owned(),
+                ],
+                handler: Arc::new(scoring_service::service::privacy::Eraser { db: conn.clone() }),
+            }),
+        ]));
         let auth = Application::build_with_db(settings, conn.clone(), Some(sink.clone())).await?;
         let interview_settings = interview_service::Settings::from_env(
             env,
@@ -158,6 +168,19 @@ impl Platform {
             }),
         )?;
         let audit = audit_writer::Application::build_with_db(audit_settings, conn)?;
+        // A person's export gathers the parts the other services hold, here on this
+        // process's own ports (unless *_HTTP_URL says otherwise).
+        let local = |port: u16| format!("http://127.0.0.1:{port}");
+        for (variable, name, port) in [
+            ("INTERVIEW_HTTP_URL", "interview", interview.port()),
+            ("SCORING_HTTP_URL", "scoring", scoring.port()),
+            ("AUDIT_HTTP_URL", "audit", audit.port()),
+        ] {
+            if env.get(variable).is_none() {
+                auth.export_parts().set_url(name, local(port));
+                interview.export_parts().set_url(name, local(port));
+            }
+        }
         Ok(Self {
             auth,
             interview,

@@ -971,3 +971,123 @@ async fn the_embedded_audit_log_is_a_verified_chain() {
     );
     drop(dir);
 }
+
+#[tokio::test]
+async fn a_candidate_is_exported_and_erased_in_process() {
+    let dir = data_dir();
+    let (app, platform) = start_in(&dir, &[]).await;
+    let interview = format!("http://127.0.0.1:{}", platform.interview.port());
+    let scoring = format!("http://127.0.0.1:{}", platform.scoring.port());
+    let audit = format!("http://127.0.0.1:{}", platform.audit.port());
+    tokio::spawn(platform.run_until_stopped());
+    let tokens = app.login().await;
+    let access = tokens["access_token"].as_str().expect("token").to_owned();
+    let me: Value = app
+        .get("/api/v1/users/me", &access)
+        .await
+        .json()
+        .await
+        .expect("me");
+    let post =
+        |url: String, body: Value| app.client.post(url).bearer_auth(&access).json(&body).send();
+    let get = |url: String| app.client.get(url).bearer_auth(&access).send();
+    let res = post(
+        format!("{interview}/api/v1/candidates"),
+        json!({"full_name": "Ada Lovelace", "email": "ada@example.org"}),
+    )
+    .await
+    .expect("candidate");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let ada = res.json::<Value>().await.expect("json")["id"].clone();
+    let ada = ada.as_str().expect("id").to_owned();
+    let res = post(
+        format!("{interview}/api/v1/interviews"),
+        json!({"candidate_id": ada, "interviewer_ids": [me["id"]], "title": "Intro with Ada Lovelace",
+               "kind": "phone", "scheduled_at": "2030-05-01T09:00:00Z", "duration_minutes": 30}),
+    )
+    .await
+    .expect("interview");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let iv = res.json::<Value>().await.expect("json")["id"].clone();
+    let iv = iv.as_str().expect("id").to_owned();
+    let res = post(
+        format!("{interview}/api/v1/interviews/{iv}/start"),
+        json!({}),
+    )
+    .await
+    .expect("start");
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = post(
+        format!("{scoring}/api/v1/rubrics"),
+        json!({"name": "Intro", "criteria": [{"key": "fit", "name": "Fit", "weight": 1}]}),
+    )
+    .await
+    .expect("rubric");
+    let rubric = res.json::<Value>().await.expect("json")["id"].clone();
+    let res = post(
+        format!("{scoring}/api/v1/interviews/{iv}/scorecards"),
+        json!({"rubric_id": rubric, "ratings": {"fit": 4}, "recommendation": "strong_yes",
+               "notes": "Ada Lovelace explained the engine well"}),
+    )
+    .await
+    .expect("scorecard");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let card = res.json::<Value>().await.expect("json")["id"].clone();
+    let card = card.as_str().expect("id").to_owned();
+
+    // One document from every service of the process.
+    let res = get(format!("{interview}/api/v1/candidates/{ada}/export"))
+        .await
+        .expect("export");
+    assert_eq!(res.status(), StatusCode::OK);
+    let doc: Value = res.json().await.expect("json");
+    assert_eq!(doc["interview"]["candidate"]["full_name"], "Ada Lovelace");
+    assert_eq!(doc["scoring"]["scorecards"][0]["id"], json!(card));
+    assert!(doc["audit"]["audit_entries"].is_array(), "{doc}");
+    let res = app
+        .get(
+            &format!("/api/v1/users/{}/export", me["id"].as_str().expect("id")),
+            &access,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let mine: Value = res.json().await.expect("json");
+    assert_eq!(mine["scoring"]["scorecards_written"][0]["id"], json!(card));
+
+    // Erased in every service of the process: the scoring service hears it in process.
+    let res = post(
+        format!("{interview}/api/v1/candidates/{ada}/erase"),
+        json!({}),
+    )
+    .await
+    .expect("erase");
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let mut notes = Value::Null;
+    for _ in 0..100 {
+        let res = get(format!("{scoring}/api/v1/scorecards/{card}"))
+            .await
+            .expect("scorecard");
+        notes = res.json::<Value>().await.expect("json")["notes"].clone();
+        if notes == json!("[erased] explained the engine well") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(notes, json!("[erased] explained the engine well"));
+    let res = get(format!("{interview}/api/v1/candidates/{ada}/export"))
+        .await
+        .expect("export");
+    let text = res.text().await.expect("text");
+    assert!(
+        !text.contains("Ada Lovelace") && !text.contains("ada@example.org"),
+        "{text}"
+    );
+    let report: Value = get(format!("{audit}/api/v1/audit-logs/verify"))
+        .await
+        .expect("verify")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(report["ok"], true, "{report}");
+    drop(dir);
+}

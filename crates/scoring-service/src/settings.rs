@@ -20,6 +20,9 @@ pub struct Settings {
     /// `API_RATE_LIMIT_PER_MINUTE` and the Redis replicas share it through.
     pub api_rate_limit: service_runtime::ratelimit::ApiRateLimitSettings,
     pub bus: events::BusSettings,
+    /// Where candidates' erasures come from (`AMQP_URL`; the embedded default hands them
+    /// over in process).
+    pub erasure: Option<events::subscriber::Subscription>,
 }
 
 /// What the one-process binary supplies for whatever the environment leaves unset.
@@ -49,6 +52,7 @@ impl Settings {
             )?,
         )?;
         let default_addr = d.map_or(SocketAddr::from(([0, 0, 0, 0], 8002)), |d| d.http_addr);
+        let bus = events::BusSettings::from_env(env, embedded.is_some())?;
         Ok(Self {
             http: HttpSettings::from_env(env, "SCORING_HTTP_ADDR", default_addr)?,
             database_url: SecretString::from(database_url),
@@ -59,7 +63,19 @@ impl Settings {
             introspection_ttl: auth.introspection_ttl,
             grpc_tls_ca: auth.grpc_tls_ca,
             api_rate_limit: service_runtime::ratelimit::ApiRateLimitSettings::from_env(env)?,
-            bus: events::BusSettings::from_env(env, embedded.is_some())?,
+            erasure: match &bus {
+                events::BusSettings::Rabbit { url, topology } => {
+                    Some(events::subscriber::Subscription {
+                        url: url.clone(),
+                        topology: topology.clone(),
+                        queue: "scoring.erasure".to_owned(),
+                        bindings: vec![crate::service::privacy::CANDIDATE_ERASED_KEY.to_owned()],
+                        publishers: events::settings::publishers(env)?,
+                    })
+                }
+                events::BusSettings::InProcess => None,
+            },
+            bus,
         })
     }
 }

@@ -25,6 +25,11 @@ pub struct Application {
     bus: events::BusSettings,
     port: u16,
     server: Server,
+    /// The queue candidates' erasures arrive on, and what erases them.
+    erasure: Option<(
+        events::subscriber::Subscription,
+        crate::service::privacy::Eraser,
+    )>,
 }
 
 impl Application {
@@ -70,6 +75,10 @@ impl Application {
             settings.database_url.clone(),
             settings.db_max_connections,
         );
+        let erasure = settings
+            .erasure
+            .clone()
+            .map(|sub| (sub, crate::service::privacy::Eraser { db: db.clone() }));
         let state = AppState {
             db,
             auth: auth.clone(),
@@ -103,6 +112,7 @@ impl Application {
             bus: settings.bus.clone(),
             port,
             server,
+            erasure,
         })
     }
 
@@ -113,6 +123,12 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let _relay = service_runtime::AbortOnDrop(tokio::spawn(self.relay.run()));
         let _feed = self.auth.follow_revocations(&self.bus);
+        let _erasure = self.erasure.map(|(sub, eraser)| {
+            service_runtime::AbortOnDrop(tokio::spawn(events::subscriber::run(
+                sub,
+                Arc::new(eraser),
+            )))
+        });
         self.server.await.context("HTTP server")
     }
 }

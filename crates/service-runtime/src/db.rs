@@ -172,6 +172,23 @@ impl crate::health::ReadinessCheck for DatabaseCheck {
     }
 }
 
+/// `LOWER(column) LIKE %needle%`, with the needle's wildcards taken literally.
+pub fn contains_ci(column: impl sea_orm::ColumnTrait, needle: &str) -> sea_orm::Condition {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    let escaped: String = needle
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    sea_orm::Condition::all().add(
+        Expr::expr(Func::lower(Expr::col(column.as_column_ref())))
+            .like(LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

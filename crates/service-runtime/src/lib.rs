@@ -6,6 +6,7 @@ pub mod csv;
 pub mod db;
 pub mod email;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod grpc;
 pub mod grpc_layer;

@@ -1,8 +1,13 @@
-//! `audit_logs`: appended idempotently by event id; searched newest first by keyset.
+//! `audit_logs`: appended idempotently by event id, each row linked into its chain with its
+//! personal data split out into `audit_pii`; searched newest first by keyset, with the
+//! personal data merged back.
 
-use crate::chain::{ChainKey, ChainedRow, GENESIS, chain_of, to_micros};
+use crate::chain::{ChainKey, ChainedRow, GENESIS, V2, chain_of, to_micros};
 use events::Event;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType, OnConflict, Order, Query};
+use sea_orm::sea_query::{
+    Alias, Condition, Expr, ExprTrait, LikeExpr, LockType, OnConflict, Order, Query,
+    SelectStatement,
+};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use time::OffsetDateTime;
@@ -10,6 +15,11 @@ use uuid::Uuid;
 
 fn col(name: &str) -> Alias {
     Alias::new(name)
+}
+
+/// A column of `audit_logs`, qualified (the reads join `audit_pii`).
+fn logs(name: &str) -> (Alias, Alias) {
+    (col("audit_logs"), col(name))
 }
 
 /// The columns of a row the chain covers, in the order they are written.
@@ -28,6 +38,8 @@ const ROW: [&str; 11] = [
 ];
 /// A row's link in its chain.
 const LINK: [&str; 3] = ["chain_seq", "prev_hash", "hash"];
+/// How the row is linked, and the digest of its personal data (version 2).
+const FORM: [&str; 2] = ["chain_version", "pii_digest"];
 
 /// Locks a chain's head for this transaction (created at the genesis if new): its last
 /// sequence number and link.
@@ -54,20 +66,21 @@ async fn lock_head(db: &impl ConnectionTrait, chain: Uuid) -> Result<(i64, Strin
     Ok((row.try_get("", "seq")?, row.try_get("", "hash")?))
 }
 
-/// Inserts the events, each linked into its company's chain ([`crate::chain`]); one
+/// Inserts the events, each linked into its company's chain ([`crate::chain`], version
+/// 2: the personal data of `details` goes to `audit_pii`, its digest into the link); one
 /// already stored (a redelivery) or twice in the batch is skipped and takes no link.
 /// The chains' heads are locked first, in a fixed order: concurrent writers append to a
 /// chain one after the other, and the check for stored events sees what the one before
 /// committed. Should an event be stored meanwhile anyway, the insert fails (the unique
-/// id) rather than leave a gap, and the batch is tried again.
+/// id) rather than leave a gap, and the batch is tried again. Gives the events stored.
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
-pub async fn append(
+pub async fn append<'e>(
     db: &impl ConnectionTrait,
     key: &ChainKey,
-    events: &[Event],
-) -> Result<(), DbErr> {
+    events: &'e [Event],
+) -> Result<Vec<&'e Event>, DbErr> {
     if events.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let chains: BTreeSet<Uuid> = events.iter().map(|e| chain_of(e.company_id)).collect();
     let mut heads = BTreeMap::new();
@@ -90,23 +103,30 @@ pub async fn append(
         ROW.iter()
             .chain(&["chain_key"])
             .chain(&LINK)
+            .chain(&FORM)
             .map(|c| col(c)),
     );
-    let mut rows = 0_usize;
+    let mut personal = Query::insert();
+    personal
+        .into_table(col("audit_pii"))
+        .columns(["log_id", "company_id", "data"].map(col));
+    let mut stored = Vec::new();
+    let mut personal_rows = 0_usize;
     let mut counts = crate::report::Counts::new();
     for e in events {
         if !skip.insert(e.id) {
             continue;
         }
         crate::report::count(&mut counts, e);
-        let details =
-            serde_json::to_string(&e.details).map_err(|err| DbErr::Custom(err.to_string()))?;
+        let split = crate::pii::split(&e.details).map_err(|err| DbErr::Custom(err.to_string()))?;
+        let digest = split.pii.as_deref().map(|data| key.pii_digest(e.id, data));
         let chain = chain_of(e.company_id);
         let Some((seq, last)) = heads.get_mut(&chain) else {
             return Err(DbErr::Custom(format!("no head locked for chain {chain}")));
         };
         let occurred_at = to_micros(e.time);
         let row = ChainedRow {
+            version: V2,
             seq: *seq + 1,
             id: e.id,
             company_id: e.company_id,
@@ -114,7 +134,8 @@ pub async fn append(
             action: &e.kind,
             resource_type: e.resource_type.as_deref(),
             resource_id: e.resource_id.as_deref(),
-            details: &details,
+            details: &split.details,
+            pii_digest: digest.as_deref(),
             source: &e.source,
             trace_parent: e.traceparent.as_deref(),
             occurred_at,
@@ -128,7 +149,7 @@ pub async fn append(
             e.kind.clone().into(),
             e.resource_type.clone().into(),
             e.resource_id.clone().into(),
-            details.clone().into(),
+            split.details.clone().into(),
             e.source.clone().into(),
             e.traceparent.clone().into(),
             occurred_at.into(),
@@ -137,15 +158,24 @@ pub async fn append(
             row.seq.into(),
             last.clone().into(),
             link.clone().into(),
+            V2.into(),
+            digest.clone().into(),
         ]);
+        if let Some(data) = split.pii {
+            personal.values_panic([e.id.into(), e.company_id.into(), data.into()]);
+            personal_rows += 1;
+        }
         *seq = row.seq;
         *last = link;
-        rows += 1;
+        stored.push(e);
     }
-    if rows == 0 {
-        return Ok(());
+    if stored.is_empty() {
+        return Ok(stored);
     }
     db.execute(&insert).await?;
+    if personal_rows > 0 {
+        db.execute(&personal).await?;
+    }
     crate::report::add(db, &counts).await?;
     for (chain, (seq, hash)) in heads {
         let mut update = Query::update();
@@ -155,7 +185,21 @@ pub async fn append(
             .and_where(Expr::col(col("chain_key")).eq(chain));
         db.execute(&update).await?;
     }
-    Ok(())
+    Ok(stored)
+}
+
+/// Rows of `audit_logs` with their personal data (`pii_data`, null when there is none or
+/// it was erased): every column the chain covers, the link and the form.
+fn with_pii() -> SelectStatement {
+    let mut q = Query::select();
+    q.columns(ROW.iter().chain(&LINK).chain(&FORM).map(|c| logs(c)))
+        .expr_as(Expr::col((col("audit_pii"), col("data"))), col("pii_data"))
+        .from(col("audit_logs"))
+        .left_join(
+            col("audit_pii"),
+            Expr::col((col("audit_pii"), col("log_id"))).equals(logs("id")),
+        );
+    q
 }
 
 /// A row as the verifier reads it.
@@ -175,11 +219,17 @@ pub struct StoredRow {
     pub chain_seq: i64,
     pub prev_hash: String,
     pub hash: String,
+    pub chain_version: i16,
+    pub pii_digest: Option<String>,
+    /// The row's `audit_pii.data`, if it is there.
+    pub pii: Option<String>,
 }
 
 impl StoredRow {
     pub fn chained(&self) -> ChainedRow<'_> {
         ChainedRow {
+            version: self.chain_version,
+            pii_digest: self.pii_digest.as_deref(),
             seq: self.chain_seq,
             id: self.id,
             company_id: self.company_id,
@@ -203,12 +253,10 @@ pub async fn chain_rows(
     after_seq: i64,
     limit: u64,
 ) -> Result<Vec<StoredRow>, DbErr> {
-    let mut q = Query::select();
-    q.columns(ROW.iter().chain(&LINK).map(|c| col(c)))
-        .from(col("audit_logs"))
-        .and_where(Expr::col(col("chain_key")).eq(chain))
-        .and_where(Expr::col(col("chain_seq")).gt(after_seq))
-        .order_by(col("chain_seq"), Order::Asc)
+    let mut q = with_pii();
+    q.and_where(Expr::col(logs("chain_key")).eq(chain))
+        .and_where(Expr::col(logs("chain_seq")).gt(after_seq))
+        .order_by(logs("chain_seq"), Order::Asc)
         .limit(limit);
     db.query_all(&q)
         .await?
@@ -231,6 +279,9 @@ pub async fn chain_rows(
                     .try_get::<Option<String>>("", "prev_hash")?
                     .unwrap_or_default(),
                 hash: r.try_get::<Option<String>>("", "hash")?.unwrap_or_default(),
+                chain_version: r.try_get("", "chain_version")?,
+                pii_digest: r.try_get("", "pii_digest")?,
+                pii: r.try_get("", "pii_data")?,
             })
         })
         .collect()
@@ -297,11 +348,34 @@ pub struct Entry {
     pub action: String,
     pub resource_type: Option<String>,
     pub resource_id: Option<String>,
+    /// What changed, the personal data (email, name, address, ...) merged back unless
+    /// it was erased.
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
+    /// The entry had personal data and it was erased (a user's or candidate's erasure):
+    /// `details` holds the rest.
+    pub pii_erased: bool,
     pub source: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+fn entry(r: &sea_orm::QueryResult) -> Result<Entry, DbErr> {
+    let details: String = r.try_get("", "details")?;
+    let pii: Option<String> = r.try_get("", "pii_data")?;
+    let digest: Option<String> = r.try_get("", "pii_digest")?;
+    Ok(Entry {
+        id: r.try_get("", "id")?,
+        company_id: r.try_get("", "company_id")?,
+        user_id: r.try_get("", "user_id")?,
+        action: r.try_get("", "action")?,
+        resource_type: r.try_get("", "resource_type")?,
+        resource_id: r.try_get("", "resource_id")?,
+        details: crate::pii::merge(&details, pii.as_deref()),
+        pii_erased: digest.is_some() && pii.is_none(),
+        source: r.try_get("", "source")?,
+        created_at: r.try_get("", "occurred_at")?,
+    })
 }
 
 /// One company's entries matching the filter, newest first.
@@ -312,55 +386,131 @@ pub async fn search(
     f: &Filter,
     limit: u64,
 ) -> Result<Vec<Entry>, DbErr> {
-    let mut q = Query::select();
-    q.columns(ROW.map(col))
-        .from(col("audit_logs"))
-        .and_where(Expr::col(col("company_id")).eq(company));
+    let mut q = with_pii();
+    q.and_where(Expr::col(logs("company_id")).eq(company));
     if let Some(v) = f.user_id {
-        q.and_where(Expr::col(col("user_id")).eq(v));
+        q.and_where(Expr::col(logs("user_id")).eq(v));
     }
     if let Some(v) = &f.action {
-        q.and_where(Expr::col(col("action")).eq(v.clone()));
+        q.and_where(Expr::col(logs("action")).eq(v.clone()));
     }
     if let Some(v) = &f.resource_type {
-        q.and_where(Expr::col(col("resource_type")).eq(v.clone()));
+        q.and_where(Expr::col(logs("resource_type")).eq(v.clone()));
     }
     if let Some(v) = &f.resource_id {
-        q.and_where(Expr::col(col("resource_id")).eq(v.clone()));
+        q.and_where(Expr::col(logs("resource_id")).eq(v.clone()));
     }
     if let Some(v) = f.from {
-        q.and_where(Expr::col(col("occurred_at")).gte(v));
+        q.and_where(Expr::col(logs("occurred_at")).gte(v));
     }
     if let Some(v) = f.to {
-        q.and_where(Expr::col(col("occurred_at")).lt(v));
+        q.and_where(Expr::col(logs("occurred_at")).lt(v));
     }
     if let Some((at, id)) = f.after {
         q.and_where(
-            Expr::col(col("occurred_at"))
+            Expr::col(logs("occurred_at"))
                 .lt(at)
-                .or(Expr::col(col("occurred_at"))
+                .or(Expr::col(logs("occurred_at"))
                     .eq(at)
-                    .and(Expr::col(col("id")).lt(id))),
+                    .and(Expr::col(logs("id")).lt(id))),
         );
     }
-    q.order_by(col("occurred_at"), Order::Desc)
-        .order_by(col("id"), Order::Desc)
+    q.order_by(logs("occurred_at"), Order::Desc)
+        .order_by(logs("id"), Order::Desc)
         .limit(limit);
-    let rows = db.query_all(&q).await?;
-    rows.into_iter()
-        .map(|r| {
-            let details: String = r.try_get("", "details")?;
-            Ok(Entry {
-                id: r.try_get("", "id")?,
-                company_id: r.try_get("", "company_id")?,
-                user_id: r.try_get("", "user_id")?,
-                action: r.try_get("", "action")?,
-                resource_type: r.try_get("", "resource_type")?,
-                resource_id: r.try_get("", "resource_id")?,
-                details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
-                source: r.try_get("", "source")?,
-                created_at: r.try_get("", "occurred_at")?,
-            })
-        })
-        .collect()
+    db.query_all(&q).await?.iter().map(entry).collect()
+}
+
+/// `s` matched literally by a `LIKE ... ESCAPE '\\'` pattern.
+pub fn like_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The rows about a user: done by them, or to them.
+pub fn about_user(user: Uuid) -> Condition {
+    Condition::any()
+        .add(Expr::col(logs("user_id")).eq(user))
+        .add(
+            Expr::col(logs("resource_type"))
+                .eq("user")
+                .and(Expr::col(logs("resource_id")).eq(user.to_string())),
+        )
+}
+
+/// The rows about a candidate: the candidate itself, what names it in `details` (its
+/// interviews' events carry `candidate_id`), and the `interviews` given.
+pub fn about_candidate(candidate: Uuid, interviews: &[Uuid]) -> Condition {
+    // `details` is compact JSON written by `serde_json`: the key and value exactly so.
+    let named = format!(
+        "%{}%",
+        like_literal(&format!("\"candidate_id\":\"{candidate}\""))
+    );
+    let mut c = Condition::any()
+        .add(
+            Expr::col(logs("resource_type"))
+                .eq("candidate")
+                .and(Expr::col(logs("resource_id")).eq(candidate.to_string())),
+        )
+        .add(Expr::col(logs("details")).like(LikeExpr::new(named).escape('\\')));
+    if !interviews.is_empty() {
+        c = c.add(
+            Expr::col(logs("resource_type"))
+                .eq("interview")
+                .and(Expr::col(logs("resource_id")).is_in(interviews.iter().map(Uuid::to_string))),
+        );
+    }
+    c
+}
+
+/// Every entry of the company about someone (see [`about_user`], [`about_candidate`]),
+/// newest first, the personal data merged back: their part of an export.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+pub async fn about(
+    db: &impl ConnectionTrait,
+    company: Uuid,
+    subject: Condition,
+) -> Result<Vec<Entry>, DbErr> {
+    let mut q = with_pii();
+    q.cond_where(of_company(company, subject))
+        .order_by(logs("occurred_at"), Order::Desc)
+        .order_by(logs("id"), Order::Desc);
+    db.query_all(&q).await?.iter().map(entry).collect()
+}
+
+/// The ids of the company's rows about someone, for a subquery.
+pub fn ids_about(company: Uuid, subject: Condition) -> SelectStatement {
+    let mut q = Query::select();
+    q.column(logs("id"))
+        .from(col("audit_logs"))
+        .cond_where(of_company(company, subject));
+    q
+}
+
+/// The company's rows that meet `subject`. (A statement takes one `Condition` or only
+/// `and_where`s: sea-query refuses a mix.)
+fn of_company(company: Uuid, subject: Condition) -> Condition {
+    Condition::all()
+        .add(Expr::col(logs("company_id")).eq(company))
+        .add(subject)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_match_text_literally() {
+        assert_eq!(
+            like_literal(r#""candidate_id":"x""#),
+            r#""candidate\_id":"x""#
+        );
+        assert_eq!(like_literal("100%\\"), "100\\%\\\\");
+    }
 }

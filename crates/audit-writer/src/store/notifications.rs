@@ -1,7 +1,11 @@
 //! Users' notifications.
 
+use super::audit::like_literal;
+use crate::writer::width;
 use events::Notification;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Order, Query};
+use sea_orm::sea_query::{
+    Alias, Condition, Expr, ExprTrait, Func, LikeExpr, OnConflict, Order, Query, SelectStatement,
+};
 use sea_orm::{ConnectionTrait, DbErr};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -146,4 +150,128 @@ pub async fn mark_read(
         .and_where(Expr::col(col("id")).eq(id))
         .and_where(Expr::col(col("user_id")).eq(user));
     db.query_one(&q).await?.as_ref().map(view).transpose()
+}
+
+/// The company's notifications that meet `which`, newest first, with every column.
+fn of_company(company: Uuid, which: Condition) -> SelectStatement {
+    let mut q = Query::select();
+    q.columns(COLUMNS.map(col))
+        .from(col("notifications"))
+        .cond_where(in_company(company, which))
+        .order_by(col("created_at"), Order::Desc)
+        .order_by(col("id"), Order::Desc);
+    q
+}
+
+/// The company's notifications that meet `which`. (A statement takes one `Condition` or
+/// only `and_where`s: sea-query refuses a mix.)
+fn in_company(company: Uuid, which: Condition) -> Condition {
+    Condition::all()
+        .add(Expr::col(col("company_id")).eq(company))
+        .add(which)
+}
+
+/// Every notification addressed to a user of the company (their export).
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+pub async fn to_user(
+    db: &impl ConnectionTrait,
+    company: Uuid,
+    user: Uuid,
+) -> Result<Vec<View>, DbErr> {
+    let q = of_company(
+        company,
+        Condition::all().add(Expr::col(col("user_id")).eq(user)),
+    );
+    db.query_all(&q).await?.iter().map(view).collect()
+}
+
+/// Every notification of the company about a candidate: the candidate itself (as the
+/// resource or the candidate it concerns) or one of `interviews`.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+pub async fn about_candidate(
+    db: &impl ConnectionTrait,
+    company: Uuid,
+    candidate: Uuid,
+    interviews: &[Uuid],
+) -> Result<Vec<View>, DbErr> {
+    let mut about = Condition::any()
+        .add(
+            Expr::col(col("resource_type"))
+                .eq("candidate")
+                .and(Expr::col(col("resource_id")).eq(candidate.to_string())),
+        )
+        .add(Expr::col(col("candidate_id")).eq(candidate));
+    if !interviews.is_empty() {
+        about =
+            about
+                .add(Expr::col(col("resource_type")).eq("interview").and(
+                    Expr::col(col("resource_id")).is_in(interviews.iter().map(Uuid::to_string)),
+                ))
+                .add(Expr::col(col("interview_id")).is_in(interviews.iter().copied()));
+    }
+    let q = of_company(company, about);
+    db.query_all(&q).await?.iter().map(view).collect()
+}
+
+/// Deletes the notifications addressed to a user of the company (their erasure); how
+/// many.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+pub async fn delete_to_user(
+    db: &impl ConnectionTrait,
+    company: Uuid,
+    user: Uuid,
+) -> Result<u64, DbErr> {
+    let delete = Query::delete()
+        .from_table(col("notifications"))
+        .and_where(Expr::col(col("company_id")).eq(company))
+        .and_where(Expr::col(col("user_id")).eq(user))
+        .to_owned();
+    Ok(db.execute(&delete).await?.rows_affected())
+}
+
+/// The marker an erased term leaves in a notification.
+pub const ERASED: &str = "[erased]";
+
+/// `column` with every `term` replaced by [`ERASED`], cut to `max` characters (a term
+/// shorter than the marker lengthens the text).
+fn replaced(column: &str, term: &str, max: usize) -> Expr {
+    // PostgreSQL's substr takes an `integer` length, not a `bigint`.
+    let max = i32::try_from(max).unwrap_or(i32::MAX);
+    Func::cust(col("substr"))
+        .arg(
+            Func::cust(col("replace"))
+                .arg(Expr::col(col(column)))
+                .arg(term)
+                .arg(ERASED),
+        )
+        .arg(1_i32)
+        .arg(max)
+        .into()
+}
+
+/// Replaces every occurrence of each term in the titles and bodies of the company's
+/// notifications by [`ERASED`] (case as written: SQL `replace`); how many rows changed.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+pub async fn scrub(
+    db: &impl ConnectionTrait,
+    company: Uuid,
+    terms: &[String],
+) -> Result<u64, DbErr> {
+    let mut changed = 0;
+    for term in terms {
+        let pattern = format!("%{}%", like_literal(term));
+        let update = Query::update()
+            .table(col("notifications"))
+            .value(col("title"), replaced("title", term, width::TITLE))
+            .value(col("body"), replaced("body", term, width::BODY))
+            .cond_where(in_company(
+                company,
+                Condition::any()
+                    .add(Expr::col(col("title")).like(LikeExpr::new(&pattern).escape('\\')))
+                    .add(Expr::col(col("body")).like(LikeExpr::new(&pattern).escape('\\'))),
+            ))
+            .to_owned();
+        changed += db.execute(&update).await?.rows_affected();
+    }
+    Ok(changed)
 }

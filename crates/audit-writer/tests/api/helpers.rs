@@ -244,3 +244,15 @@ pub async fn publish_bare(
         .unwrap();
     (connection, channel)
 }
+
+/// Rolls `db` back to just before the migration `name`: it and every one after it.
+pub async fn migrate_back_before(db: &DatabaseConnection, name: &str) {
+    use migration::MigratorTrait;
+    let all = migration::Migrator::migrations();
+    let at = all
+        .iter()
+        .position(|m| m.name() == name)
+        .unwrap_or_else(|| panic!("no migration {name}"));
+    let steps = u32::try_from(all.len() - at).unwrap();
+    migration::Migrator::down(db, Some(steps)).await.unwrap();
+}

@@ -9,6 +9,7 @@ mod helpers;
 mod chain;
 mod edges;
 mod faults;
+mod gdpr;
 mod pipeline;
 mod publishers;
 mod replicas;

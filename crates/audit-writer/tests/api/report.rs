@@ -136,7 +136,7 @@ async fn the_migration_fills_the_aggregate_from_the_rows_already_stored() {
     let company = uuid::Uuid::now_v7();
     for db in [&pg, &sqlite] {
         // Back to before the aggregate, rows in, and forward again.
-        migration::Migrator::down(db, Some(1)).await.unwrap();
+        crate::helpers::migrate_back_before(db, "m20261207_000010_audit_daily").await;
         let backend = db.get_database_backend();
         for (action, details) in [
             ("LOGIN", "{}"),

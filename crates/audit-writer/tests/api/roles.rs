@@ -68,6 +68,7 @@ async fn each_service_role_is_held_to_its_own_tables_by_the_database() {
         "SELECT count(*) FROM candidates",
         "SELECT count(*) FROM scorecards",
         "SELECT count(*) FROM audit_logs",
+        "SELECT count(*) FROM audit_pii",
         "SELECT count(*) FROM notifications",
     ] {
         assert_refused(&auth, "aip_auth", sql).await;
@@ -98,8 +99,20 @@ async fn each_service_role_is_held_to_its_own_tables_by_the_database() {
             .await
             .is_none()
     );
-    for sql in ["SELECT count(*) FROM users", "SELECT count(*) FROM outbox"] {
+    for sql in [
+        "SELECT count(*) FROM users",
+        "SELECT count(*) FROM outbox",
+        // Personal data is erased, never rewritten: its digest is in the chain.
+        "UPDATE audit_pii SET data = '{}'",
+    ] {
         assert_refused(&audit, "aip_audit", sql).await;
+    }
+    for sql in [
+        "SELECT count(*) FROM audit_pii",
+        "DELETE FROM audit_pii",
+        "DELETE FROM notifications",
+    ] {
+        assert!(refused(&audit, sql).await.is_none(), "aip_audit: {sql}");
     }
 
     // The outbox is shared, its rows are not: interview can neither write auth's events nor

@@ -19,6 +19,8 @@ pub struct Model {
     pub password_change_required: bool,
     /// A confirmed TOTP factor (kept beside `user_mfa`, for the user record).
     pub mfa_enabled: bool,
+    /// When the user's personal data was erased (`POST /users/{id}/erase`).
+    pub erased_at: Option<TimeDateTimeWithTimeZone>,
     pub created_at: TimeDateTimeWithTimeZone,
     pub updated_at: TimeDateTimeWithTimeZone,
 }

@@ -68,6 +68,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::delete().to(users::deactivate)),
             )
             .service(web::resource("/users/{id}/unlock").route(web::post().to(users::unlock)))
+            .service(web::resource("/users/{id}/export").route(web::get().to(users::export)))
+            .service(web::resource("/users/{id}/erase").route(web::post().to(users::erase)))
             .service(
                 web::resource("/users/{id}/sessions")
                     .route(web::get().to(users::user_sessions))

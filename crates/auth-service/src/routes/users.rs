@@ -5,6 +5,7 @@ use super::Authenticated;
 use crate::domain::user::{CreateUserRequest, UpdateUserRequest};
 use crate::error::AuthError;
 use crate::service::AppState;
+use crate::service::privacy::{self, Erased, UserExport};
 use crate::service::sessions::{self, SessionView};
 use crate::service::users::{self as ops, UserView};
 use actix_web::http::header;
@@ -205,4 +206,37 @@ pub async fn set_permissions(
     let changes = ops::parse_permission_changes(body.into_inner().0)?;
     let effective = ops::set_permissions(&state, &user.0, *id, changes).await?;
     Ok(HttpResponse::Ok().json(effective))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}/export",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")), tag = "privacy", security(("bearer" = [])),
+    responses((status = 200, description = "Everything the platform holds about the user, from every service", body = UserExport),
+        (status = 403, description = "No access to user management (or an admin's data without being one)"),
+        (status = 404, description = "No such user in your company"),
+        (status = 503, description = "A service holding part of the data did not answer; nothing partial is returned")))]
+pub async fn export(
+    state: web::Data<AppState>,
+    user: Authenticated,
+    req: actix_web::HttpRequest,
+    id: web::Path<UserId>,
+) -> Result<HttpResponse, AuthError> {
+    let bearer = auth_types::extract::bearer_token(&req).ok_or(AuthError::MissingToken)?;
+    let doc = privacy::export_user(&state, &user.0, &bearer, *id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(doc))
+}
+
+#[utoipa::path(post, path = "/api/v1/users/{id}/erase",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")), tag = "privacy", security(("bearer" = [])),
+    responses((status = 202, description = "Erased here; the other services erase their copies from the outbox (`USER_ERASED`)", body = Erased),
+        (status = 403, description = "Only admins erase personal data"),
+        (status = 404, description = "No such user in your company"),
+        (status = 409, description = "Your own account, or the company's last active admin")))]
+pub async fn erase(
+    state: web::Data<AppState>,
+    user: Authenticated,
+    id: web::Path<UserId>,
+) -> Result<HttpResponse, AuthError> {
+    Ok(HttpResponse::Accepted().json(privacy::erase_user(&state, &user.0, *id).await?))
 }

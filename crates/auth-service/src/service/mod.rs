@@ -5,6 +5,7 @@ pub mod auth;
 pub mod mailer;
 pub mod mfa;
 pub mod passwords;
+pub mod privacy;
 pub mod refresh_log;
 pub mod sessions;
 pub mod users;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub sealer: Arc<crate::domain::totp::SecretSealer>,
     /// Wakes the mailer after a commit that put mail on the outbox.
     pub mail_wake: Arc<tokio::sync::Notify>,
+    /// The other services' parts of a user's export.
+    pub export: service_runtime::export::Parts,
 }
 
 /// A change that ends or narrows tokens, committed: this replica's cache drops what it
@@ -113,6 +116,7 @@ events::event_types!(
         MfaFailed => "MFA_FAILED",
         MfaRecoveryCodeUsed => "MFA_RECOVERY_CODE_USED",
         SecurityPolicyChanged => "SECURITY_POLICY_CHANGED",
+        UserErased => "USER_ERASED",
     }
 );
 

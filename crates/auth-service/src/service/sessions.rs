@@ -57,6 +57,8 @@ pub enum EndedBy {
     PasswordChange,
     /// The password was reset from a mailed link (every session ends).
     PasswordReset,
+    /// An admin erased the user's personal data (every session ends).
+    Erasure,
 }
 
 impl EndedBy {
@@ -67,6 +69,7 @@ impl EndedBy {
             EndedBy::Limit => "limit",
             EndedBy::PasswordChange => "password_change",
             EndedBy::PasswordReset => "password_reset",
+            EndedBy::Erasure => "erasure",
         }
     }
 }

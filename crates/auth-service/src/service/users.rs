@@ -69,7 +69,11 @@ fn guard_admin(principal: &Principal, involves_admin: bool) -> Result<(), AuthEr
     Ok(())
 }
 
-async fn load(state: &AppState, company: CompanyId, id: UserId) -> Result<user::Model, AuthError> {
+pub(crate) async fn load(
+    state: &AppState,
+    company: CompanyId,
+    id: UserId,
+) -> Result<user::Model, AuthError> {
     users::find_in_company(&state.db, company, id)
         .await?
         .ok_or(AuthError::not_found("User"))
@@ -478,7 +482,7 @@ pub fn parse_permission_changes(
 
 /// Refuses a change that would leave the company without an active admin who can manage
 /// users (`user` being the one about to lose it). Call with the company's admin lock held.
-async fn ensure_another_managing_admin(
+pub(crate) async fn ensure_another_managing_admin(
     txn: &impl sea_orm::ConnectionTrait,
     company: CompanyId,
     user: UserId,

@@ -4,6 +4,7 @@ pub mod companies;
 pub mod mail;
 pub mod mfa;
 pub mod passwords;
+pub mod privacy;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

@@ -38,6 +38,7 @@ pub async fn insert(db: &impl ConnectionTrait, u: InsertUser<'_>) -> Result<user
         password_changed_at: Set(Some(now)),
         password_change_required: Set(u.password_change_required),
         mfa_enabled: Set(false),
+        erased_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -4,6 +4,7 @@
 
 pub mod candidates;
 pub mod interviews;
+pub mod privacy;
 
 use actix_web::web;
 use auth_types::{Page, RequiredPage};
@@ -24,7 +25,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                             .route(web::get().to(candidates::get))
                             .route(web::patch().to(candidates::update))
                             .route(web::delete().to(candidates::delete)),
-                    ),
+                    )
+                    .service(web::resource("/{id}/export").route(web::get().to(privacy::export)))
+                    .service(web::resource("/{id}/erase").route(web::post().to(privacy::erase))),
+            )
+            .service(
+                web::scope("/export/users")
+                    .app_data(RequiredPage(Page::UserManagement))
+                    .service(web::resource("/{id}").route(web::get().to(privacy::user_part))),
             )
             .service(
                 web::scope("/interviews")

@@ -39,7 +39,7 @@ pub struct InterviewView {
     pub updated_at: OffsetDateTime,
 }
 
-fn view(i: interview::Model, interviewer_ids: Vec<UserId>) -> InterviewView {
+pub(crate) fn view(i: interview::Model, interviewer_ids: Vec<UserId>) -> InterviewView {
     InterviewView {
         kind: i.kind,
         status: i.status,

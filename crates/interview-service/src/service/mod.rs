@@ -3,6 +3,7 @@
 
 pub mod candidates;
 pub mod interviews;
+pub mod privacy;
 
 use auth_types::IntrospectionClient;
 use sea_orm::DatabaseConnection;
@@ -15,6 +16,8 @@ pub struct AppState {
     pub auth: IntrospectionClient,
     /// Publishes the outbox; woken after every commit that wrote to it.
     pub relay: events::Relay,
+    /// The other services' parts of a candidate's export.
+    pub export: service_runtime::export::Parts,
 }
 
 events::event_types!(
@@ -24,6 +27,7 @@ events::event_types!(
         CandidateCreated => "CANDIDATE_CREATED",
         CandidateUpdated => "CANDIDATE_UPDATED",
         CandidateDeleted => "CANDIDATE_DELETED",
+        CandidateErased => "CANDIDATE_ERASED",
         InterviewScheduled => "INTERVIEW_SCHEDULED",
         InterviewUpdated => "INTERVIEW_UPDATED",
         InterviewInProgress => "INTERVIEW_IN_PROGRESS",

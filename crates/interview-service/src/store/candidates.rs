@@ -48,6 +48,7 @@ pub async fn insert(
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
+        erased_at: Set(None),
     }
     .insert(db)
     .await

@@ -1,6 +1,8 @@
-//! HTTP handlers. Every scoring endpoint belongs to the page `interviews`, declared here
-//! where the routes are registered; the `Caller` extractor enforces it.
+//! HTTP handlers. Every scoring endpoint belongs to the page `interviews` (a person's
+//! export parts: user management, candidates), declared here where the routes are
+//! registered; the `Caller` extractor enforces it.
 
+pub mod privacy;
 pub mod reports;
 pub mod rubrics;
 pub mod scorecards;
@@ -9,6 +11,18 @@ use actix_web::web;
 use auth_types::{Page, RequiredPage};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // A person's export parts belong to the pages of the export that gathers them;
+    // registered first, so `/api/v1` below does not take their paths.
+    cfg.service(
+        web::scope("/api/v1/export/users")
+            .app_data(RequiredPage(Page::UserManagement))
+            .service(web::resource("/{id}").route(web::get().to(privacy::user_part))),
+    )
+    .service(
+        web::scope("/api/v1/export/candidates")
+            .app_data(RequiredPage(Page::Candidates))
+            .service(web::resource("/{id}").route(web::get().to(privacy::candidate_part))),
+    );
     cfg.service(
         web::scope("/api/v1")
             .app_data(RequiredPage(Page::Interviews))

@@ -1,5 +1,6 @@
 //! Transport-neutral operations of the scoring service.
 
+pub mod privacy;
 pub mod reports;
 pub mod rubrics;
 pub mod scorecards;

@@ -34,7 +34,7 @@ pub struct ScorecardView {
     pub submitted_at: OffsetDateTime,
 }
 
-fn view(s: entity::Model) -> Result<ScorecardView, ScoringError> {
+pub(crate) fn view(s: entity::Model) -> Result<ScorecardView, ScoringError> {
     Ok(ScorecardView {
         ratings: repo::ratings_of(&s)?,
         recommendation: s.recommendation,

@@ -7,6 +7,7 @@ mod helpers;
 
 mod access;
 mod edges;
+mod privacy;
 mod reports;
 mod rubrics;
 mod scorecards;

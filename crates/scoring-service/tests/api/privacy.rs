@@ -1,0 +1,623 @@
+//! A person's data across every service (issue 14): the export gathers the parts of auth,
+//! interview, scoring and the audit-writer into one document; an erasure reaches every
+//! service through the outbox and RabbitMQ, also one that was down when it was made; the
+//! audit chain still verifies afterwards. Real PostgreSQL, Redis, RabbitMQ and gRPC.
+
+use crate::helpers::*;
+use reqwest::{Method, StatusCode};
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+use service_runtime::config::Env;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// A free port on the loopback interface.
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+struct All {
+    p: Platform,
+    audit: String,
+    database_url: String,
+    auth_grpc: String,
+    scoring_port: u16,
+    scoring: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl All {
+    fn scoring_env(&self) -> Env {
+        let mut pairs: Vec<(String, String)> = [
+            ("DATABASE_URL", self.database_url.as_str()),
+            ("AUTH_GRPC_URL", self.auth_grpc.as_str()),
+            ("INTERNAL_API_KEY", INTERNAL_KEY),
+            ("HTTP_WORKERS", "2"),
+            ("API_RATE_LIMIT_PER_MINUTE", "0"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        pairs.push((
+            "SCORING_HTTP_ADDR".into(),
+            format!("127.0.0.1:{}", self.scoring_port),
+        ));
+        pairs.extend(test_support::amqp_env(&self.p.amqp_prefix));
+        Env::from_pairs(pairs)
+    }
+
+    /// Starts the scoring service on its port (again, after [`All::stop_scoring`]).
+    async fn start_scoring(&mut self, interview_grpc: &str) {
+        let mut env = self.scoring_env();
+        env = Env::from_pairs(
+            [("INTERVIEW_GRPC_URL".to_owned(), interview_grpc.to_owned())]
+                .into_iter()
+                .chain(env_pairs(&env)),
+        );
+        let settings = scoring_service::Settings::from_env(&env, None).unwrap();
+        let conn = service_runtime::db::connect(&self.database_url, 4)
+            .await
+            .unwrap();
+        let app = scoring_service::Application::build_with_db(settings, conn, None).unwrap();
+        self.scoring = Some(tokio::spawn(app.run_until_stopped()));
+    }
+
+    fn stop_scoring(&mut self) {
+        if let Some(task) = self.scoring.take() {
+            task.abort();
+        }
+    }
+}
+
+fn env_pairs(env: &Env) -> Vec<(String, String)> {
+    [
+        "DATABASE_URL",
+        "AUTH_GRPC_URL",
+        "INTERNAL_API_KEY",
+        "HTTP_WORKERS",
+        "API_RATE_LIMIT_PER_MINUTE",
+        "SCORING_HTTP_ADDR",
+        "AMQP_URL",
+        "AMQP_PREFIX",
+        "AMQP_EXPIRE_UNUSED_MS",
+    ]
+    .iter()
+    .filter_map(|k| env.get(k).map(|v| ((*k).to_owned(), v.to_owned())))
+    .collect()
+}
+
+/// Auth, interview, scoring and the audit-writer on one database and broker, each
+/// knowing where the others' HTTP answers (the ports are chosen first).
+async fn spawn_all() -> (All, String) {
+    let (database_url, conn): (String, DatabaseConnection) = test_support::fresh_database().await;
+    let (interview_port, scoring_port, audit_port) = (free_port(), free_port(), free_port());
+    let url = |port: u16| format!("http://127.0.0.1:{port}");
+    let (interview_url, scoring_url, audit_url) =
+        (url(interview_port), url(scoring_port), url(audit_port));
+    let auth = test_support::spawn_auth(
+        &database_url,
+        conn.clone(),
+        &[
+            ("INTERVIEW_HTTP_URL", interview_url.as_str()),
+            ("SCORING_HTTP_URL", scoring_url.as_str()),
+            ("AUDIT_HTTP_URL", audit_url.as_str()),
+        ],
+    )
+    .await;
+    let interview_addr = format!("127.0.0.1:{interview_port}");
+    let interview = test_support::spawn_interview(
+        &database_url,
+        conn.clone(),
+        &auth.grpc_address,
+        &auth.amqp_prefix,
+        &[
+            ("INTERVIEW_HTTP_ADDR", interview_addr.as_str()),
+            ("SCORING_HTTP_URL", scoring_url.as_str()),
+            ("AUDIT_HTTP_URL", audit_url.as_str()),
+        ],
+    )
+    .await;
+    let mut audit_env: Vec<(String, String)> = [
+        ("DATABASE_URL", database_url.as_str()),
+        ("AUTH_GRPC_URL", auth.grpc_address.as_str()),
+        ("INTERNAL_API_KEY", INTERNAL_KEY),
+        ("HTTP_WORKERS", "2"),
+        ("AUDIT_BATCH_WAIT_MS", "20"),
+        ("AUDIT_CHAIN_KEY", test_support::CHAIN_KEY),
+        ("API_RATE_LIMIT_PER_MINUTE", "0"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    audit_env.push(("AUDIT_HTTP_ADDR".into(), format!("127.0.0.1:{audit_port}")));
+    audit_env.extend(test_support::amqp_env(&auth.amqp_prefix));
+    let audit_settings =
+        audit_writer::Settings::from_env(&Env::from_pairs(audit_env), None).unwrap();
+    let audit_app = audit_writer::Application::build_with_db(audit_settings, conn.clone()).unwrap();
+    tokio::spawn(audit_app.run_until_stopped());
+    let admin_email = "admin@acme.example".to_owned();
+    seed_company(&conn, "Acme", &admin_email).await;
+    let mut all = All {
+        p: Platform {
+            auth: auth.address,
+            interview: interview.address,
+            scoring: scoring_url,
+            client: test_support::client(),
+            db: conn,
+            admin_email,
+            amqp_prefix: auth.amqp_prefix,
+        },
+        audit: audit_url,
+        database_url,
+        auth_grpc: auth.grpc_address,
+        scoring_port,
+        scoring: None,
+    };
+    all.start_scoring(&interview.grpc_address).await;
+    wait_ready(&all.p.scoring).await;
+    (all, interview.grpc_address)
+}
+
+async fn wait_ready(base: &str) {
+    let client = test_support::client();
+    for _ in 0..100 {
+        if let Ok(res) = client.get(format!("{base}/healthz")).send().await
+            && res.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{base} did not come up");
+}
+
+async fn get(p: &Platform, url: String, token: &str) -> reqwest::Response {
+    send(&p.client, Method::GET, &url, token, None).await
+}
+
+/// Waits until the audit log of the admin's company has an entry of `action` about
+/// `resource_id`.
+async fn wait_for_audit(all: &All, token: &str, action: &str, resource_id: Uuid) {
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        let res = get(
+            &all.p,
+            format!(
+                "{}/api/v1/audit-logs?action={action}&resource_id={resource_id}",
+                all.audit
+            ),
+            token,
+        )
+        .await;
+        let status = res.status();
+        last = body(res).await;
+        if status == StatusCode::OK && last["items"].as_array().is_some_and(|a| !a.is_empty()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no {action} about {resource_id} in the audit log: {last}");
+}
+
+async fn chain_ok(all: &All, token: &str) -> Value {
+    let res = get(
+        &all.p,
+        format!("{}/api/v1/audit-logs/verify", all.audit),
+        token,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let v = body(res).await;
+    assert_eq!(v["ok"], json!(true), "{v}");
+    v
+}
+
+/// A scorecard by `token` on a started interview of `candidate` with `notes`.
+async fn scorecard(
+    all: &All,
+    admin: &str,
+    evaluator: (Uuid, &str),
+    candidate: Uuid,
+    title: &str,
+    start: &str,
+    notes: &str,
+) -> (Uuid, Uuid) {
+    let p = &all.p;
+    let res = p
+        .interviews(
+            Method::POST,
+            "/api/v1/interviews",
+            admin,
+            Some(
+                json!({"candidate_id": candidate, "interviewer_ids": [evaluator.0], "title": title,
+                        "kind": "onsite", "scheduled_at": start, "duration_minutes": 60,
+                        "location": format!("Room 1 ({title})")}),
+            ),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let interview = id_of(&body(res).await);
+    let res = p
+        .interviews(
+            Method::POST,
+            &format!("/api/v1/interviews/{interview}/start"),
+            admin,
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let rubric = p.rubric(admin, &[("coding", 1.0)]).await;
+    let res = p
+        .scoring(
+            Method::POST,
+            &format!("/api/v1/interviews/{interview}/scorecards"),
+            evaluator.1,
+            Some(json!({"rubric_id": rubric, "ratings": {"coding": 3}, "recommendation": "yes", "notes": notes})),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    (interview, id_of(&body(res).await))
+}
+
+#[tokio::test]
+async fn a_candidate_is_exported_from_every_service_and_erased_in_each_even_one_that_was_down() {
+    let (mut all, interview_grpc) = spawn_all().await;
+    let admin = all.p.admin().await;
+    let (alice, alice_t) = all.p.user("agent", "Alice Agent").await;
+    let res = all
+        .p
+        .interviews(
+            Method::POST,
+            "/api/v1/candidates",
+            &admin.access,
+            Some(json!({"full_name": "Ada Lovelace", "email": "ada@example.org",
+                        "phone": "+44 20 7946 0000", "notes": "Met at the analytical engine meetup"})),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let ada = id_of(&body(res).await);
+    let grace = all.p.candidate(&admin.access, "Grace Hopper").await;
+    let (ada_interview, ada_card) = scorecard(
+        &all,
+        &admin.access,
+        (alice, &alice_t.access),
+        ada,
+        "Onsite with Ada Lovelace",
+        "2030-01-01T09:00:00Z",
+        "Ada Lovelace was strong; reach her at ada@example.org. Better than ADA LOVELACE's peers.",
+    )
+    .await;
+    let (_, grace_card) = scorecard(
+        &all,
+        &admin.access,
+        (alice, &alice_t.access),
+        grace,
+        "Onsite with Grace Hopper",
+        "2030-01-02T09:00:00Z",
+        "Grace Hopper was strong, like Ada Lovelace.",
+    )
+    .await;
+    wait_for_audit(&all, &admin.access, "INTERVIEW_IN_PROGRESS", ada_interview).await;
+
+    // The export: one document, every service's part.
+    let url = format!("{}/api/v1/candidates/{ada}/export", all.p.interview);
+    let res = get(&all.p, url.clone(), &admin.access).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let doc = body(res).await;
+    assert_eq!(doc["subject"], json!({"type": "candidate", "id": ada}));
+    assert_eq!(doc["interview"]["candidate"]["full_name"], "Ada Lovelace");
+    assert_eq!(doc["interview"]["candidate"]["phone"], "+44 20 7946 0000");
+    assert_eq!(doc["interview"]["interviews"].as_array().unwrap().len(), 1);
+    let cards = doc["scoring"]["scorecards"].as_array().unwrap();
+    assert_eq!(cards.len(), 1, "{doc}");
+    assert_eq!(cards[0]["id"], json!(ada_card));
+    let entries = doc["audit"]["audit_entries"].as_array().unwrap();
+    let actions: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"CANDIDATE_CREATED"), "{actions:?}");
+    assert!(actions.contains(&"INTERVIEW_SCHEDULED"), "{actions:?}");
+    assert!(doc["audit"]["notifications"].is_array(), "{doc}");
+    assert!(
+        !doc.to_string().contains("Grace Hopper was strong"),
+        "another candidate's data"
+    );
+
+    // Without the candidates page: 403; another company's candidate: 404.
+    assert_error(
+        get(&all.p, url.clone(), &alice_t.access).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    seed_company(&all.p.db, "Globex", "admin@globex.example").await;
+    let globex = all.p.login("admin@globex.example", ADMIN_PASSWORD).await;
+    assert_error(
+        get(&all.p, url.clone(), &globex.access).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // Only admins erase.
+    let erase = format!("{}/api/v1/candidates/{ada}/erase", all.p.interview);
+    let (_, manager) = all.p.user("manager", "Mona Manager").await;
+    assert_error(
+        send(&all.p.client, Method::POST, &erase, &manager.access, None).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    // The scoring service is down when the erasure is made.
+    all.stop_scoring();
+    let res = send(&all.p.client, Method::POST, &erase, &admin.access, None).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let erased = body(res).await;
+    assert_eq!(erased["id"], json!(ada));
+    // Erased here at once.
+    let res = all
+        .p
+        .interviews(
+            Method::GET,
+            &format!("/api/v1/candidates/{ada}"),
+            &admin.access,
+            None,
+        )
+        .await;
+    let c = body(res).await;
+    assert_eq!(c["full_name"], "Erased candidate");
+    assert_eq!(c["email"], format!("erased-{ada}@erased.invalid"));
+    assert_eq!(c["phone"], Value::Null);
+    assert_eq!(c["notes"], Value::Null);
+    let res = all
+        .p
+        .interviews(
+            Method::GET,
+            &format!("/api/v1/interviews/{ada_interview}"),
+            &admin.access,
+            None,
+        )
+        .await;
+    let i = body(res).await;
+    assert_eq!(i["title"], "Onsite with [erased]");
+    assert_eq!(i["location"], "Room 1 (Onsite with [erased])");
+    // Again: the same answer, nothing recorded twice.
+    let again = body(send(&all.p.client, Method::POST, &erase, &admin.access, None).await).await;
+    assert_eq!(again["erased_at"], erased["erased_at"]);
+
+    // Back up: the erasure waiting in its queue is carried out.
+    all.start_scoring(&interview_grpc).await;
+    wait_ready(&all.p.scoring).await;
+    let mut notes = Value::Null;
+    for _ in 0..200 {
+        let res = all
+            .p
+            .scoring(
+                Method::GET,
+                &format!("/api/v1/scorecards/{ada_card}"),
+                &admin.access,
+                None,
+            )
+            .await;
+        notes = body(res).await["notes"].clone();
+        if notes.as_str().is_some_and(|n| !n.contains("Ada")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        notes,
+        json!("[erased] was strong; reach her at [erased]. Better than [erased]'s peers.")
+    );
+    // Notes about someone else that name her lose her name only.
+    let res = all
+        .p
+        .scoring(
+            Method::GET,
+            &format!("/api/v1/scorecards/{grace_card}"),
+            &admin.access,
+            None,
+        )
+        .await;
+    assert_eq!(
+        body(res).await["notes"],
+        json!("Grace Hopper was strong, like [erased].")
+    );
+
+    // The audit log recorded the erasure, holds none of her data, and its chain verifies.
+    wait_for_audit(&all, &admin.access, "CANDIDATE_ERASED", ada).await;
+    let res = get(&all.p, url, &admin.access).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = body(res).await.to_string();
+    for pii in [
+        "Ada Lovelace",
+        "ada@example.org",
+        "7946",
+        "analytical engine",
+    ] {
+        assert!(
+            !text.to_lowercase().contains(&pii.to_lowercase()),
+            "{pii} left in {text}"
+        );
+    }
+    chain_ok(&all, &admin.access).await;
+}
+
+#[tokio::test]
+async fn a_user_is_exported_from_every_service_and_erased_everywhere() {
+    let (all, _) = spawn_all().await;
+    let admin = all.p.admin().await;
+    let (bob, bob_t) = all.p.user("agent", "Bob Builder").await;
+    let bob_email = body(
+        get(
+            &all.p,
+            format!("{}/api/v1/users/me", all.p.auth),
+            &bob_t.access,
+        )
+        .await,
+    )
+    .await["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = all.p.candidate(&admin.access, "Carl Candidate").await;
+    let (interview, card) = scorecard(
+        &all,
+        &admin.access,
+        (bob, &bob_t.access),
+        c,
+        "Loop",
+        "2030-01-01T09:00:00Z",
+        "Solid.",
+    )
+    .await;
+    wait_for_audit(&all, &admin.access, "LOGIN", bob).await;
+
+    let url = format!("{}/api/v1/users/{bob}/export", all.p.auth);
+    let res = get(&all.p, url.clone(), &admin.access).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let doc = body(res).await;
+    assert_eq!(doc["subject"], json!({"type": "user", "id": bob}));
+    assert_eq!(doc["auth"]["profile"]["email"], json!(bob_email));
+    assert_eq!(doc["auth"]["profile"]["full_name"], "Bob Builder");
+    assert!(
+        !doc["auth"]["sessions"].as_array().unwrap().is_empty(),
+        "{doc}"
+    );
+    assert_eq!(doc["auth"]["permissions"]["candidates"], json!(false));
+    let interviews = doc["interview"]["interviews"].as_array().unwrap();
+    assert_eq!(interviews.len(), 1);
+    assert_eq!(interviews[0]["id"], json!(interview));
+    let written = doc["scoring"]["scorecards_written"].as_array().unwrap();
+    assert_eq!(written.len(), 1);
+    assert_eq!(written[0]["id"], json!(card));
+    let entries = doc["audit"]["audit_entries"].as_array().unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "LOGIN" && e["user_id"] == json!(bob)),
+        "{entries:?}"
+    );
+    assert!(
+        !doc.to_string().contains("admin@acme.example"),
+        "someone else's data: {doc}"
+    );
+
+    // Only user management sees it; a user of another company is not found.
+    assert_error(
+        get(&all.p, url.clone(), &bob_t.access).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    seed_company(&all.p.db, "Globex", "admin@globex.example").await;
+    let globex = all.p.login("admin@globex.example", ADMIN_PASSWORD).await;
+    assert_error(
+        get(&all.p, url.clone(), &globex.access).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    // Erasure: admins only, never oneself.
+    let erase = format!("{}/api/v1/users/{bob}/erase", all.p.auth);
+    assert_error(
+        send(&all.p.client, Method::POST, &erase, &bob_t.access, None).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let admin_id = body(
+        get(
+            &all.p,
+            format!("{}/api/v1/users/me", all.p.auth),
+            &admin.access,
+        )
+        .await,
+    )
+    .await["id"]
+        .clone();
+    assert_error(
+        send(
+            &all.p.client,
+            Method::POST,
+            &format!(
+                "{}/api/v1/users/{}/erase",
+                all.p.auth,
+                admin_id.as_str().unwrap()
+            ),
+            &admin.access,
+            None,
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    let res = send(&all.p.client, Method::POST, &erase, &admin.access, None).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    // Their tokens stop working and their password with them.
+    let res = get(
+        &all.p,
+        format!("{}/api/v1/users/me", all.p.auth),
+        &bob_t.access,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = test_support::login(
+        &all.p.client,
+        &all.p.auth,
+        &bob_email,
+        test_support::USER_PASSWORD,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let user = body(
+        get(
+            &all.p,
+            format!("{}/api/v1/users/{bob}", all.p.auth),
+            &admin.access,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(user["full_name"], "Erased user");
+    assert_eq!(user["email"], format!("erased-{bob}@erased.invalid"));
+    assert_eq!(user["is_active"], json!(false));
+
+    wait_for_audit(&all, &admin.access, "USER_ERASED", bob).await;
+    let res = get(&all.p, url, &admin.access).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let doc = body(res).await;
+    assert!(doc["auth"]["erased_at"].is_string(), "{doc}");
+    let text = doc.to_string();
+    assert!(!text.contains(&bob_email), "{text}");
+    assert!(!text.contains("Bob Builder"), "{text}");
+    // What they did stays, without who they were.
+    assert_eq!(
+        doc["scoring"]["scorecards_written"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let sessions = doc["auth"]["sessions"].as_array().unwrap();
+    assert!(
+        sessions
+            .iter()
+            .all(|s| s["ip_address"].is_null() && s["revoked_at"].is_string())
+    );
+    chain_ok(&all, &admin.access).await;
+}
+
+#[tokio::test]
+async fn an_export_with_a_service_down_is_refused_rather_than_partial() {
+    let (mut all, _) = spawn_all().await;
+    let admin = all.p.admin().await;
+    let (bob, _) = all.p.user("agent", "Bob Builder").await;
+    all.stop_scoring();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let res = get(
+        &all.p,
+        format!("{}/api/v1/users/{bob}/export", all.p.auth),
+        &admin.access,
+    )
+    .await;
+    let detail = assert_error(res, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert!(detail.contains("scoring"), "{detail}");
+}
