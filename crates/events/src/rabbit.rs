@@ -154,12 +154,18 @@ impl RabbitPublisher {
         let connection = Connection::connect(&self.url, ConnectionProperties::default())
             .await
             .map_err(err)?;
-        let channel = connection.create_channel().await.map_err(err)?;
+        let mut channel = connection.create_channel().await.map_err(err)?;
+        if let Err(e) = self.topology.declare(&channel).await {
+            // A least-privileged publisher may write the events exchange only: the
+            // audit-writer declares the topology, and until it has, a publish is refused
+            // (mandatory) and stays in the outbox.
+            tracing::debug!(error = %e, "publisher: not declaring the topology");
+            channel = connection.create_channel().await.map_err(err)?;
+        }
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await
             .map_err(err)?;
-        self.topology.declare(&channel).await.map_err(err)?;
         Ok((connection, channel))
     }
 

@@ -60,10 +60,13 @@ fn exchange(topology: &Topology) -> String {
     format!("{}revocations", topology.prefix)
 }
 
+/// A channel with the feed's exchange declared, when the user may declare it; a user
+/// that may not (a least-privileged one, see the README's "RabbitMQ users") uses the one
+/// the audit-writer declared.
 async fn open(url: &str, topology: &Topology) -> Result<(Connection, Channel), lapin::Error> {
     let connection = Connection::connect(url, ConnectionProperties::default()).await?;
     let channel = connection.create_channel().await?;
-    channel
+    let declared = channel
         .exchange_declare(
             exchange(topology).as_str().into(),
             ExchangeKind::Fanout,
@@ -73,8 +76,15 @@ async fn open(url: &str, topology: &Topology) -> Result<(Connection, Channel), l
             },
             FieldTable::default(),
         )
-        .await?;
-    Ok((connection, channel))
+        .await;
+    match declared {
+        Ok(()) => Ok((connection, channel)),
+        Err(e) => {
+            tracing::debug!(error = %e, "revocation feed: not declaring its exchange");
+            let channel = connection.create_channel().await?;
+            Ok((connection, channel))
+        }
+    }
 }
 
 /// Announces revocations (auth).

@@ -67,9 +67,14 @@ pub async fn run(sub: Subscription, handler: Arc<dyn Handler>) {
     }
 }
 
-/// Declares the platform's topology and the subscription's queue, bound.
-pub async fn declare(channel: &lapin::Channel, sub: &Subscription) -> lapin::Result<()> {
-    sub.topology.declare(channel).await?;
+/// Declares the platform's topology (when the user may: a least-privileged one uses what
+/// the audit-writer declared) and the subscription's queue, bound; the channel to use.
+pub async fn declare(connection: &Connection, sub: &Subscription) -> lapin::Result<lapin::Channel> {
+    let mut channel = connection.create_channel().await?;
+    if let Err(e) = sub.topology.declare(&channel).await {
+        tracing::debug!(queue = %sub.queue_name(), error = %e, "subscriber: not declaring the topology");
+        channel = connection.create_channel().await?;
+    }
     let mut args = FieldTable::default();
     args.insert(
         ShortString::from("x-dead-letter-exchange"),
@@ -96,14 +101,13 @@ pub async fn declare(channel: &lapin::Channel, sub: &Subscription) -> lapin::Res
             )
             .await?;
     }
-    Ok(())
+    Ok(channel)
 }
 
 async fn session(sub: &Subscription, handler: &dyn Handler) -> anyhow::Result<()> {
     let connection =
         Connection::connect(sub.url.expose_secret(), ConnectionProperties::default()).await?;
-    let channel = connection.create_channel().await?;
-    declare(&channel, sub).await?;
+    let channel = declare(&connection, sub).await?;
     channel.basic_qos(8, BasicQosOptions::default()).await?;
     let mut deliveries = channel
         .basic_consume(

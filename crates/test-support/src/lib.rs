@@ -8,6 +8,7 @@
     reason = "test harness: fail loudly"
 )]
 
+pub mod rabbit;
 pub mod smtp;
 
 use auth_service::bootstrap::{AdminSpec, Outcome, ensure_admin};

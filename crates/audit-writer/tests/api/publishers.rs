@@ -4,57 +4,18 @@
 //! not speak for. The users are made on the local broker with `rabbitmqctl`.
 
 use crate::helpers::*;
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
+use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
-use lapin::{BasicProperties, Connection, ConnectionProperties};
+use lapin::{Connection, ConnectionProperties};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use std::time::Duration;
+use test_support::rabbit::RabbitUser;
 use uuid::Uuid;
 
-/// A RabbitMQ user who may write to `exchange` only; deleted when dropped.
-struct RabbitUser {
-    name: String,
-    password: String,
-}
-
-fn rabbitmqctl(args: &[&str]) {
-    let out = std::process::Command::new("rabbitmqctl")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "rabbitmqctl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl RabbitUser {
-    fn create(role: &str, exchange: &str) -> Self {
-        let name = format!("aipt-{role}-{}", Uuid::new_v4().simple());
-        let password = Uuid::new_v4().simple().to_string();
-        rabbitmqctl(&["add_user", &name, &password]);
-        // Configure and read nothing; write the events exchange only.
-        let write = format!("^{}$", exchange.replace('.', "\\."));
-        rabbitmqctl(&["set_permissions", "-p", "/", &name, "^$", &write, "^$"]);
-        Self { name, password }
-    }
-
-    fn url(&self) -> String {
-        test_support::amqp_url().replacen(
-            "guest:guest",
-            &format!("{}:{}", self.name, self.password),
-            1,
-        )
-    }
-}
-
-impl Drop for RabbitUser {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("rabbitmqctl")
-            .args(["delete_user", &self.name])
-            .output();
-    }
+/// A RabbitMQ user that configures and reads nothing and writes the events exchange only.
+fn publisher(role: &str, exchange: &str) -> RabbitUser {
+    let write = format!("^{}$", test_support::rabbit::literal(exchange));
+    RabbitUser::create(role, "^$", &write, "^$")
 }
 
 /// Publishes `event` to `exchange` as `user`, its `user_id` set to `claimed`: whether the
@@ -65,40 +26,8 @@ async fn publish_as(
     exchange: &str,
     event: &events::Event,
 ) -> bool {
-    let connection = Connection::connect(&user.url(), ConnectionProperties::default())
-        .await
-        .unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
     let payload = serde_json::to_vec(event).unwrap();
-    let sent = channel
-        .basic_publish(
-            exchange.into(),
-            event.routing_key().as_str().into(),
-            // Mandatory: a message no queue takes yet (the topology half declared) comes
-            // back rather than vanishing.
-            BasicPublishOptions {
-                mandatory: true,
-                ..BasicPublishOptions::default()
-            },
-            &payload,
-            BasicProperties::default()
-                .with_delivery_mode(2)
-                .with_user_id(claimed.into()),
-        )
-        .await;
-    let confirmed = match sent {
-        Ok(confirm) => matches!(
-            tokio::time::timeout(Duration::from_secs(5), confirm).await,
-            Ok(Ok(lapin::Confirmation::Ack(None)))
-        ),
-        Err(_) => false,
-    };
-    let _ = connection.close(0, "done".into()).await;
-    confirmed
+    test_support::rabbit::publish_as(user, claimed, exchange, &event.routing_key(), &payload).await
 }
 
 async fn stored(db: &sea_orm::DatabaseConnection, id: Uuid) -> bool {
@@ -140,8 +69,8 @@ async fn an_event_its_publisher_may_not_send_is_dead_lettered() {
         expire_unused_ms: Some(60_000),
     };
     let exchange = topology.exchange();
-    let auth_user = RabbitUser::create("auth", &exchange);
-    let interview_user = RabbitUser::create("interview", &exchange);
+    let auth_user = publisher("auth", &exchange);
+    let interview_user = publisher("interview", &exchange);
     let publishers = serde_json::json!({
         auth_user.name.clone(): ["auth"],
         interview_user.name.clone(): ["interview"],

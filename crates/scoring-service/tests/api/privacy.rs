@@ -17,8 +17,39 @@ fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
+/// Each service's own RabbitMQ URL (its user), and `AUDIT_PUBLISHERS`; default: the
+/// test broker's guest for all, unchecked.
+#[derive(Default, Clone)]
+struct Rabbit {
+    auth: Option<String>,
+    interview: Option<String>,
+    scoring: Option<String>,
+    audit: Option<String>,
+    publishers: Option<String>,
+    /// `AMQP_PREFIX` of every service (the users' permissions name it).
+    prefix: Option<String>,
+}
+
+impl Rabbit {
+    /// `AMQP_URL` (and `AUDIT_PUBLISHERS`) for a service of URL `url`, to go last.
+    fn env(&self, url: &Option<String>) -> Vec<(String, String)> {
+        let mut pairs = Vec::new();
+        if let Some(prefix) = &self.prefix {
+            pairs.push(("AMQP_PREFIX".to_owned(), prefix.clone()));
+        }
+        if let Some(url) = url {
+            pairs.push(("AMQP_URL".to_owned(), url.clone()));
+        }
+        if let Some(p) = &self.publishers {
+            pairs.push(("AUDIT_PUBLISHERS".to_owned(), p.clone()));
+        }
+        pairs
+    }
+}
+
 struct All {
     p: Platform,
+    rabbit: Rabbit,
     audit: String,
     database_url: String,
     auth_grpc: String,
@@ -43,6 +74,7 @@ impl All {
             format!("127.0.0.1:{}", self.scoring_port),
         ));
         pairs.extend(test_support::amqp_env(&self.p.amqp_prefix));
+        pairs.extend(self.rabbit.env(&self.rabbit.scoring));
         Env::from_pairs(pairs)
     }
 
@@ -80,6 +112,7 @@ fn env_pairs(env: &Env) -> Vec<(String, String)> {
         "AMQP_URL",
         "AMQP_PREFIX",
         "AMQP_EXPIRE_UNUSED_MS",
+        "AUDIT_PUBLISHERS",
     ]
     .iter()
     .filter_map(|k| env.get(k).map(|v| ((*k).to_owned(), v.to_owned())))
@@ -89,32 +122,49 @@ fn env_pairs(env: &Env) -> Vec<(String, String)> {
 /// Auth, interview, scoring and the audit-writer on one database and broker, each
 /// knowing where the others' HTTP answers (the ports are chosen first).
 async fn spawn_all() -> (All, String) {
+    spawn_all_with(Rabbit::default()).await
+}
+
+async fn spawn_all_with(rabbit: Rabbit) -> (All, String) {
     let (database_url, conn): (String, DatabaseConnection) = test_support::fresh_database().await;
     let (interview_port, scoring_port, audit_port) = (free_port(), free_port(), free_port());
     let url = |port: u16| format!("http://127.0.0.1:{port}");
     let (interview_url, scoring_url, audit_url) =
         (url(interview_port), url(scoring_port), url(audit_port));
-    let auth = test_support::spawn_auth(
-        &database_url,
-        conn.clone(),
-        &[
-            ("INTERVIEW_HTTP_URL", interview_url.as_str()),
-            ("SCORING_HTTP_URL", scoring_url.as_str()),
-            ("AUDIT_HTTP_URL", audit_url.as_str()),
-        ],
-    )
-    .await;
-    let interview_addr = format!("127.0.0.1:{interview_port}");
+    let mut auth_env = vec![
+        ("INTERVIEW_HTTP_URL".to_owned(), interview_url.clone()),
+        ("SCORING_HTTP_URL".to_owned(), scoring_url.clone()),
+        ("AUDIT_HTTP_URL".to_owned(), audit_url.clone()),
+    ];
+    auth_env.extend(rabbit.env(&rabbit.auth));
+    let auth_pairs: Vec<(&str, &str)> = auth_env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let auth = test_support::spawn_auth(&database_url, conn.clone(), &auth_pairs).await;
+    let all_prefix = rabbit
+        .prefix
+        .clone()
+        .unwrap_or_else(|| auth.amqp_prefix.clone());
+    let mut interview_env = vec![
+        (
+            "INTERVIEW_HTTP_ADDR".to_owned(),
+            format!("127.0.0.1:{interview_port}"),
+        ),
+        ("SCORING_HTTP_URL".to_owned(), scoring_url.clone()),
+        ("AUDIT_HTTP_URL".to_owned(), audit_url.clone()),
+    ];
+    interview_env.extend(rabbit.env(&rabbit.interview));
+    let interview_pairs: Vec<(&str, &str)> = interview_env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let interview = test_support::spawn_interview(
         &database_url,
         conn.clone(),
         &auth.grpc_address,
-        &auth.amqp_prefix,
-        &[
-            ("INTERVIEW_HTTP_ADDR", interview_addr.as_str()),
-            ("SCORING_HTTP_URL", scoring_url.as_str()),
-            ("AUDIT_HTTP_URL", audit_url.as_str()),
-        ],
+        &all_prefix,
+        &interview_pairs,
     )
     .await;
     let mut audit_env: Vec<(String, String)> = [
@@ -130,14 +180,17 @@ async fn spawn_all() -> (All, String) {
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
     audit_env.push(("AUDIT_HTTP_ADDR".into(), format!("127.0.0.1:{audit_port}")));
-    audit_env.extend(test_support::amqp_env(&auth.amqp_prefix));
+    audit_env.extend(test_support::amqp_env(&all_prefix));
+    audit_env.extend(rabbit.env(&rabbit.audit));
     let audit_settings =
         audit_writer::Settings::from_env(&Env::from_pairs(audit_env), None).unwrap();
     let audit_app = audit_writer::Application::build_with_db(audit_settings, conn.clone()).unwrap();
     tokio::spawn(audit_app.run_until_stopped());
     let admin_email = "admin@acme.example".to_owned();
     seed_company(&conn, "Acme", &admin_email).await;
+    let prefix = all_prefix.clone();
     let mut all = All {
+        rabbit,
         p: Platform {
             auth: auth.address,
             interview: interview.address,
@@ -145,7 +198,7 @@ async fn spawn_all() -> (All, String) {
             client: test_support::client(),
             db: conn,
             admin_email,
-            amqp_prefix: auth.amqp_prefix,
+            amqp_prefix: prefix,
         },
         audit: audit_url,
         database_url,
@@ -620,4 +673,165 @@ async fn an_export_with_a_service_down_is_refused_rather_than_partial() {
     .await;
     let detail = assert_error(res, StatusCode::SERVICE_UNAVAILABLE).await;
     assert!(detail.contains("scoring"), "{detail}");
+}
+
+/// The README's least-privileged RabbitMQ users ("RabbitMQ users"): each publisher may
+/// write the events exchange (auth also its revocation feed) and listen to the feed, the
+/// scoring service also its erasure queue, and the audit-writer alone declares the
+/// topology. Events flow, an erasure reaches the scoring service, and an erasure forged by
+/// another service's user is dead-lettered by both consumers.
+#[tokio::test]
+async fn least_privileged_rabbitmq_users_carry_an_erasure_and_refuse_a_forged_one() {
+    use test_support::rabbit::{RabbitUser, literal};
+    let prefix = test_support::amqp_prefix();
+    let p = literal(&prefix);
+    let feed_read = format!("^({p}revocations|amq\\.gen-.*)$");
+    let publisher = |role: &str, write: &str| {
+        RabbitUser::create(
+            role,
+            "^amq\\.gen-.*$",
+            &format!("^({p}events{write}|amq\\.gen-.*)$"),
+            &feed_read,
+        )
+    };
+    let auth = publisher("auth", &format!("|{p}revocations"));
+    let interview = publisher("interview", "");
+    let scoring = RabbitUser::create(
+        "scoring",
+        &format!("^({p}scoring\\.erasure|amq\\.gen-.*)$"),
+        &format!("^({p}events|{p}scoring\\.erasure|{p}dead-letter|amq\\.gen-.*)$"),
+        &format!("^({p}events|{p}revocations|{p}scoring\\.erasure|amq\\.gen-.*)$"),
+    );
+    let audit = RabbitUser::create(
+        "audit",
+        &format!("^({p}.*|amq\\.gen-.*)$"),
+        &format!("^({p}(audit|notifications|dead-letter)|amq\\.gen-.*)$"),
+        &format!("^({p}.*|amq\\.gen-.*)$"),
+    );
+    let publishers = json!({
+        auth.name.clone(): ["auth"],
+        interview.name.clone(): ["interview"],
+        scoring.name.clone(): ["scoring"],
+    })
+    .to_string();
+    let (all, _) = spawn_all_with(Rabbit {
+        auth: Some(auth.url()),
+        interview: Some(interview.url()),
+        scoring: Some(scoring.url()),
+        audit: Some(audit.url()),
+        publishers: Some(publishers),
+        prefix: Some(prefix.clone()),
+    })
+    .await;
+    let admin = all.p.admin().await;
+    let (alice, alice_t) = all.p.user("agent", "Alice Agent").await;
+    let ada = all.p.candidate(&admin.access, "Ada Lovelace").await;
+    let grace = all.p.candidate(&admin.access, "Grace Hopper").await;
+    let (ada_interview, ada_card) = scorecard(
+        &all,
+        &admin.access,
+        (alice, &alice_t.access),
+        ada,
+        "Onsite",
+        "2030-01-01T09:00:00Z",
+        "Ada Lovelace was strong",
+    )
+    .await;
+    let (_, grace_card) = scorecard(
+        &all,
+        &admin.access,
+        (alice, &alice_t.access),
+        grace,
+        "Onsite",
+        "2030-01-02T09:00:00Z",
+        "Grace Hopper was strong",
+    )
+    .await;
+    wait_for_audit(&all, &admin.access, "INTERVIEW_IN_PROGRESS", ada_interview).await;
+    wait_for_audit(&all, &admin.access, "SCORECARD_SUBMITTED", ada_card).await;
+
+    // The auth service's user claims to be the interview service erasing Grace.
+    let company = body(
+        get(
+            &all.p,
+            format!("{}/api/v1/users/me", all.p.auth),
+            &admin.access,
+        )
+        .await,
+    )
+    .await["company_id"]
+        .as_str()
+        .unwrap()
+        .parse::<Uuid>()
+        .unwrap();
+    let forged = events::Event::untyped("interview", "CANDIDATE_ERASED")
+        .company(company)
+        .resource("candidate", grace)
+        .details(json!({"erase_terms": ["Grace Hopper"]}));
+    assert!(
+        test_support::rabbit::publish_as(
+            &auth,
+            &auth.name,
+            &format!("{prefix}events"),
+            &forged.routing_key(),
+            &serde_json::to_vec(&forged).unwrap(),
+        )
+        .await
+    );
+    // The genuine erasure of Ada comes after it on the same queue.
+    let res = send(
+        &all.p.client,
+        Method::POST,
+        &format!("{}/api/v1/candidates/{ada}/erase", all.p.interview),
+        &admin.access,
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let mut notes = Value::Null;
+    for _ in 0..200 {
+        let res = all
+            .p
+            .scoring(
+                Method::GET,
+                &format!("/api/v1/scorecards/{ada_card}"),
+                &admin.access,
+                None,
+            )
+            .await;
+        notes = body(res).await["notes"].clone();
+        if notes == json!("[erased] was strong") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(notes, json!("[erased] was strong"));
+    let res = all
+        .p
+        .scoring(
+            Method::GET,
+            &format!("/api/v1/scorecards/{grace_card}"),
+            &admin.access,
+            None,
+        )
+        .await;
+    assert_eq!(
+        body(res).await["notes"],
+        json!("Grace Hopper was strong"),
+        "a forged erasure was carried out"
+    );
+    wait_for_audit(&all, &admin.access, "CANDIDATE_ERASED", ada).await;
+    let res = get(
+        &all.p,
+        format!("{}/api/v1/audit-logs?action=CANDIDATE_ERASED", all.audit),
+        &admin.access,
+    )
+    .await;
+    let items = body(res).await["items"].as_array().unwrap().clone();
+    assert_eq!(
+        items.len(),
+        1,
+        "the forged erasure is not in the audit log: {items:?}"
+    );
+    chain_ok(&all, &admin.access).await;
 }
