@@ -17,6 +17,7 @@ mod m20261207_000009_audit_chain;
 mod m20261207_000010_audit_daily;
 mod m20261207_000011_audit_pii;
 mod m20261207_000012_erasure;
+mod m20261207_000013_audit_partitions;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000010_audit_daily::Migration),
             Box::new(m20261207_000011_audit_pii::Migration),
             Box::new(m20261207_000012_erasure::Migration),
+            Box::new(m20261207_000013_audit_partitions::Migration),
         ]
     }
 }

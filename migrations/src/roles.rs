@@ -17,6 +17,9 @@ pub struct ServiceRole {
     pub grants: &'static [(&'static str, &'static str)],
     /// The variable `migrate` reads its password from.
     pub password_var: &'static str,
+    /// Functions (`name(argument types)`) it may call: `SECURITY DEFINER` ones of the
+    /// owner, each doing one thing the role may not do itself.
+    pub execute: &'static [&'static str],
 }
 
 const OWN: &str = "SELECT, INSERT, UPDATE, DELETE";
@@ -39,6 +42,7 @@ pub const GRANTS: [ServiceRole; 4] = [
             ("outbox", OWN),
         ],
         password_var: "AUTH_DB_PASSWORD",
+        execute: &[],
     },
     ServiceRole {
         role: "aip_interview",
@@ -50,6 +54,7 @@ pub const GRANTS: [ServiceRole; 4] = [
             ("outbox", OWN),
         ],
         password_var: "INTERVIEW_DB_PASSWORD",
+        execute: &[],
     },
     ServiceRole {
         role: "aip_scoring",
@@ -61,6 +66,7 @@ pub const GRANTS: [ServiceRole; 4] = [
             ("outbox", OWN),
         ],
         password_var: "SCORING_DB_PASSWORD",
+        execute: &[],
     },
     ServiceRole {
         role: "aip_audit",
@@ -75,8 +81,13 @@ pub const GRANTS: [ServiceRole; 4] = [
             ("audit_pii", "SELECT, INSERT, DELETE"),
             // DELETE: an erased user's own notifications go.
             ("notifications", "SELECT, INSERT, UPDATE, DELETE"),
+            // Where chains resume after retention: read by the verifier, written only by
+            // `audit-writer retention` as the owner.
+            ("audit_chain_anchors", "SELECT"),
         ],
         password_var: "AUDIT_DB_PASSWORD",
+        // Next months' partitions of audit_logs, made ahead: it may create no table itself.
+        execute: &["audit_ensure_partitions(date, integer)"],
     },
 ];
 
@@ -127,6 +138,9 @@ pub async fn apply(db: &DatabaseConnection, passwords: &[(&str, String)]) -> Res
         ));
         for (table, privileges) in r.grants {
             sql.push_str(&format!("GRANT {privileges} ON {table} TO {role}; "));
+        }
+        for function in r.execute {
+            sql.push_str(&format!("GRANT EXECUTE ON FUNCTION {function} TO {role}; "));
         }
         if let Some(source) = r.source {
             sql.push_str(&format!(

@@ -151,6 +151,9 @@ impl Application {
             .consumer
             .map(|c| service_runtime::AbortOnDrop(tokio::spawn(consumer::run(self.db.clone(), c))));
         let _feed = self.auth.follow_revocations(&self.bus);
+        let _partitions = service_runtime::AbortOnDrop(tokio::spawn(
+            crate::partitions::keep_ahead(self.db.clone()),
+        ));
         self.server.await.context("HTTP server")
     }
 }

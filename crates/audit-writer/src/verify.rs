@@ -49,6 +49,10 @@ pub struct Report {
     /// The chain's last link as recorded: keep a copy outside the database, and a later
     /// report whose chain does not contain it tells you the end was rewritten.
     pub head_hash: Option<String>,
+    /// The position of the last row retention removed (`audit-writer retention`): the
+    /// chain is checked from the next one, linked to that row's recorded link (`null`:
+    /// from the start).
+    pub resumes_after: Option<i64>,
 }
 
 /// What a row's personal data says of it.
@@ -83,8 +87,12 @@ pub async fn verify(
     let chain = crate::chain::chain_of(company);
     let unchained = audit::unchained(db, company).await?;
     let head = audit::head(db, chain).await?;
-    let mut prev = GENESIS.to_owned();
-    let mut expected = 1_i64;
+    // After retention the chain resumes where the last dropped row left it.
+    let anchor = audit::anchor(db, chain).await?;
+    let (mut prev, mut expected) = match &anchor {
+        Some((seq, hash)) => (hash.clone(), seq + 1),
+        None => (GENESIS.to_owned(), 1_i64),
+    };
     let mut checked = 0_u64;
     let mut erased = 0_u64;
     let mut broken = None;
@@ -144,6 +152,7 @@ pub async fn verify(
         first_broken: broken,
         unchained,
         pii_erased: erased,
+        resumes_after: anchor.map(|(seq, _)| seq),
         head_hash: head.map(|(_, h)| h),
     })
 }

@@ -299,6 +299,22 @@ pub async fn head(db: &impl ConnectionTrait, chain: Uuid) -> Result<Option<(i64,
     }
 }
 
+/// Where a chain resumes after retention dropped its oldest rows: the position and link
+/// of the last row dropped (`audit_chain_anchors`).
+pub async fn anchor(
+    db: &impl ConnectionTrait,
+    chain: Uuid,
+) -> Result<Option<(i64, String)>, DbErr> {
+    let mut q = Query::select();
+    q.columns(["seq", "hash"].map(col))
+        .from(col("audit_chain_anchors"))
+        .and_where(Expr::col(col("chain_key")).eq(chain));
+    match db.query_one(&q).await? {
+        Some(r) => Ok(Some((r.try_get("", "seq")?, r.try_get("", "hash")?))),
+        None => Ok(None),
+    }
+}
+
 /// Rows of a company written before the chain existed (no link).
 pub async fn unchained(db: &impl ConnectionTrait, company: Option<Uuid>) -> Result<i64, DbErr> {
     let mut q = Query::select();

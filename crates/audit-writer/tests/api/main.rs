@@ -14,4 +14,5 @@ mod pipeline;
 mod publishers;
 mod replicas;
 mod report;
+mod retention;
 mod roles;

@@ -107,10 +107,31 @@ async fn each_service_role_is_held_to_its_own_tables_by_the_database() {
     ] {
         assert_refused(&audit, "aip_audit", sql).await;
     }
+    // Rows leave only by retention, run as the owner: no service role detaches or drops a
+    // month, or moves where a chain resumes.
+    let now = time::OffsetDateTime::now_utc();
+    let month = format!("audit_logs_y{}m{:02}", now.year(), u8::from(now.month()));
+    for sql in [
+        format!("ALTER TABLE audit_logs DETACH PARTITION {month}"),
+        format!("DROP TABLE {month}"),
+        format!("TRUNCATE {month}"),
+        "INSERT INTO audit_chain_anchors VALUES (gen_random_uuid(), 1, 'x', 'p', now())".to_owned(),
+    ] {
+        assert_refused(&audit, "aip_audit", &sql).await;
+    }
+    assert_refused(
+        &auth,
+        "aip_auth",
+        "SELECT audit_ensure_partitions(current_date, 3)",
+    )
+    .await;
     for sql in [
         "SELECT count(*) FROM audit_pii",
         "DELETE FROM audit_pii",
         "DELETE FROM notifications",
+        // The next months' partitions, made ahead through the owner's function.
+        "SELECT audit_ensure_partitions(current_date, 4)",
+        "SELECT count(*) FROM audit_chain_anchors",
     ] {
         assert!(refused(&audit, sql).await.is_none(), "aip_audit: {sql}");
     }
