@@ -79,7 +79,8 @@ pub fn to_micros(t: OffsetDateTime) -> OffsetDateTime {
         .unwrap_or(t)
 }
 
-fn stamp(t: OffsetDateTime) -> String {
+/// A time as the chain covers it (and PostgreSQL reads it): UTC, whole microseconds.
+pub(crate) fn stamp(t: OffsetDateTime) -> String {
     let t = to_micros(t);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",

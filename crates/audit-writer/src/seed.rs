@@ -456,20 +456,11 @@ fn push_uuid(out: &mut Vec<u8>, value: Option<Uuid>) {
     }
 }
 
-/// A `timestamptz` in UTC to the microsecond, as PostgreSQL reads it.
+/// A `timestamptz` in UTC to the microsecond, as PostgreSQL reads it (and the chain
+/// covers it).
 fn push_time(out: &mut Vec<u8>, t: OffsetDateTime) -> std::io::Result<()> {
-    let t = to_micros(t);
-    write!(
-        out,
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
-    )
+    out.extend_from_slice(crate::chain::stamp(t).as_bytes());
+    Ok(())
 }
 
 #[cfg(test)]
