@@ -18,6 +18,7 @@ mod m20261207_000010_audit_daily;
 mod m20261207_000011_audit_pii;
 mod m20261207_000012_erasure;
 mod m20261207_000013_audit_partitions;
+mod m20261207_000014_outbox_vacuum;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000011_audit_pii::Migration),
             Box::new(m20261207_000012_erasure::Migration),
             Box::new(m20261207_000013_audit_partitions::Migration),
+            Box::new(m20261207_000014_outbox_vacuum::Migration),
         ]
     }
 }

@@ -9,6 +9,11 @@
 //!    each, request start → its `LOGIN` row visible (the database polled every 2 ms),
 //!    also split into request → response and response → row.
 //! 3. The same with 16 concurrent clients, each logging in as its own user.
+//! 4. Sustained: `PIPELINE_RATE` events a second (default 20 000) offered to the outbox
+//!    for `PIPELINE_SECONDS` (default 60), in transactions every 20 ms; the rows stored
+//!    while it was offered, per second, the backlog when it stopped and how long it took.
+//! 5. Commit → row at `PIPELINE_LATENCY_RATE` events a second (default 1 000) for
+//!    `PIPELINE_LATENCY_SECONDS` (20): each event's commit against its row's `created_at`.
 //!
 //! Auth (with its relay) and an audit-writer run in this process on random ports against
 //! a fresh PostgreSQL database, a fresh Redis key prefix and a fresh RabbitMQ prefix, as in
@@ -158,6 +163,160 @@ async fn throughput(db: &DatabaseConnection) -> Throughput {
 }
 
 /// One poll: the company's `LOGIN` rows per user, and when the poll returned.
+/// How many rows the chain of no company holds (its head's position): every bench event
+/// goes there, and reading one row costs nothing however large the log grows.
+async fn platform_rows(db: &DatabaseConnection) -> i64 {
+    scalar(
+        db,
+        "SELECT COALESCE((SELECT seq FROM audit_chain_heads \
+         WHERE chain_key = '00000000-0000-0000-0000-000000000000'), 0) AS n",
+        vec![],
+    )
+    .await
+}
+
+/// An offered load: `rate` events a second into the outbox for `seconds`, in transactions
+/// every 20 ms (100 rows a statement, as services record several), each commit's time
+/// kept for every event it held.
+fn offer(
+    db: DatabaseConnection,
+    relay: events::Relay,
+    rate: u64,
+    seconds: u64,
+) -> tokio::task::JoinHandle<Vec<(Uuid, time::OffsetDateTime)>> {
+    tokio::spawn(async move {
+        const TICK: Duration = Duration::from_millis(20);
+        let start = Instant::now();
+        let end = start + Duration::from_secs(seconds);
+        let mut committed = Vec::new();
+        let mut sent = 0_u64;
+        let mut next = start;
+        while Instant::now() < end {
+            // Catch up with the schedule if a commit was slow.
+            let due = (start.elapsed().as_secs_f64() * rate as f64) as u64 + 1;
+            let n = due.saturating_sub(sent).min(rate.max(1));
+            if n > 0 {
+                let batch: Vec<Event> = (0..n)
+                    .map(|i| {
+                        Event::untyped("bench", "BENCH_EVENT")
+                            .resource("bench", sent + i)
+                            .details(json!({"seq": sent + i}))
+                    })
+                    .collect();
+                let txn = db.begin().await.unwrap();
+                outbox::record_many(&txn, &batch).await.unwrap();
+                txn.commit().await.unwrap();
+                // As a service's unit of work does after its commit.
+                relay.wake();
+                let at = time::OffsetDateTime::now_utc();
+                committed.extend(batch.iter().map(|e| (e.id, at)));
+                sent += n;
+            }
+            next += TICK;
+            tokio::time::sleep_until(next.into()).await;
+        }
+        committed
+    })
+}
+
+/// A sustained run: what was offered, what the pipeline stored while it was offered, and
+/// how long what was left took.
+struct Sustained {
+    rate: u64,
+    seconds: u64,
+    offered: usize,
+    /// Rows stored during the offered window, per second of it.
+    per_second: Vec<i64>,
+    stored_in_window: i64,
+    backlog_at_end: i64,
+    drain: Duration,
+}
+
+async fn sustained(
+    db: &DatabaseConnection,
+    relay: &events::Relay,
+    rate: u64,
+    seconds: u64,
+) -> Sustained {
+    let before = platform_rows(db).await;
+    let start = Instant::now();
+    let producer = offer(db.clone(), relay.clone(), rate, seconds);
+    let mut per_second = Vec::new();
+    let mut last = before;
+    for s in 1..=seconds {
+        tokio::time::sleep_until((start + Duration::from_secs(s)).into()).await;
+        let now = platform_rows(db).await;
+        per_second.push(now - last);
+        last = now;
+    }
+    let committed = producer.await.unwrap();
+    let window_end = platform_rows(db).await;
+    let offered = committed.len();
+    let target = before + i64::try_from(offered).unwrap();
+    let ended = Instant::now();
+    while platform_rows(db).await < target {
+        assert!(ended.elapsed() < TIMEOUT, "the pipeline never caught up");
+        tokio::time::sleep(MONITOR_POLL).await;
+    }
+    Sustained {
+        rate,
+        seconds,
+        offered,
+        per_second,
+        stored_in_window: window_end - before,
+        backlog_at_end: target - window_end,
+        drain: ended.elapsed(),
+    }
+}
+
+/// Commit → stored row for every event of a run at `rate` a second: the row's
+/// `created_at` (the writer's clock, taken in the storing transaction) less the commit's.
+async fn commit_to_row(
+    db: &DatabaseConnection,
+    relay: &events::Relay,
+    rate: u64,
+    seconds: u64,
+) -> Vec<Duration> {
+    let before = platform_rows(db).await;
+    let committed = offer(db.clone(), relay.clone(), rate, seconds)
+        .await
+        .unwrap();
+    let target = before + i64::try_from(committed.len()).unwrap();
+    let waited = Instant::now();
+    while platform_rows(db).await < target {
+        assert!(waited.elapsed() < TIMEOUT, "the pipeline never caught up");
+        tokio::time::sleep(MONITOR_POLL).await;
+    }
+    let ids: Vec<Uuid> = committed.iter().map(|(id, _)| *id).collect();
+    let since = committed
+        .first()
+        .map_or_else(time::OffsetDateTime::now_utc, |(_, at)| *at)
+        - time::Duration::seconds(5);
+    let mut stored = HashMap::new();
+    for chunk in ids.chunks(5_000) {
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT id, created_at FROM audit_logs WHERE id = ANY($1) AND created_at >= $2",
+                [chunk.to_vec().into(), since.into()],
+            ))
+            .await
+            .unwrap();
+        for r in rows {
+            let id: Uuid = r.try_get("", "id").unwrap();
+            let at: time::OffsetDateTime = r.try_get("", "created_at").unwrap();
+            stored.insert(id, at);
+        }
+    }
+    let mut latencies: Vec<Duration> = committed
+        .iter()
+        .filter_map(|(id, at)| stored.get(id).map(|s| (*s - *at).max(time::Duration::ZERO)))
+        .map(|d| Duration::from_secs_f64(d.as_seconds_f64()))
+        .collect();
+    latencies.sort();
+    latencies
+}
+
 struct Seen {
     at: Instant,
     logins: HashMap<Uuid, i64>,
@@ -340,11 +499,40 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    eprintln!("1/3 throughput: {EVENTS} events through the outbox ...");
+    let env_u64 = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (rate, seconds) = (
+        env_u64("PIPELINE_RATE", 20_000),
+        env_u64("PIPELINE_SECONDS", 60),
+    );
+    let (slow_rate, slow_seconds) = (
+        env_u64("PIPELINE_LATENCY_RATE", 1_000),
+        env_u64("PIPELINE_LATENCY_SECONDS", 20),
+    );
+    eprintln!("1/5 throughput: {EVENTS} events through the outbox ...");
     let t = throughput(&db).await;
+    eprintln!("2/5 sustained: {rate} events/s offered for {seconds} s ...");
+    // The offered load's own relay (source `bench`), woken after each commit as a
+    // service's is.
+    let relay = events::Relay::new(
+        db.clone(),
+        "bench",
+        Arc::new(events::RabbitPublisher::new(
+            &test_support::amqp_url(),
+            events::Topology::new(auth.amqp_prefix.clone()),
+        )),
+    );
+    tokio::spawn(relay.clone().run());
+    let sus = sustained(&db, &relay, rate, seconds).await;
+    eprintln!("3/5 commit → row at {slow_rate} events/s for {slow_seconds} s ...");
+    let slow = commit_to_row(&db, &relay, slow_rate, slow_seconds).await;
 
     let rx = spawn_poller(db.clone(), company);
-    eprintln!("2/3 latency: {SEQUENTIAL_LOGINS} sequential logins ...");
+    eprintln!("4/5 latency: {SEQUENTIAL_LOGINS} sequential logins ...");
     let sequential = logins(
         Client {
             http: http.clone(),
@@ -359,7 +547,7 @@ async fn main() {
     )
     .await;
 
-    eprintln!("3/3 latency: {CLIENTS} concurrent clients x {LOGINS_PER_CLIENT} logins ...");
+    eprintln!("5/5 latency: {CLIENTS} concurrent clients x {LOGINS_PER_CLIENT} logins ...");
     let mut clients = Vec::with_capacity(CLIENTS);
     for i in 0..CLIENTS {
         let email = format!("bench-{i}-{}@acme.example", Uuid::new_v4().simple());
@@ -431,6 +619,37 @@ async fn main() {
         )
         .unwrap();
     }
+    let secs = sus.seconds.max(1) as f64;
+    let mut per = sus.per_second.clone();
+    per.sort_unstable();
+    writeln!(
+        out,
+        "\nsustained: {} events/s offered for {} s (transactions every 20 ms, 100 rows a statement)\n\
+         \x20 offered {} ({:.0}/s); stored while offered {} ({:.0}/s); per second min {} median {} max {}\n\
+         \x20 backlog when the offer stopped {}, stored {:.2} s later",
+        sus.rate,
+        sus.seconds,
+        sus.offered,
+        sus.offered as f64 / secs,
+        sus.stored_in_window,
+        sus.stored_in_window as f64 / secs,
+        per.first().copied().unwrap_or(0),
+        per.get(per.len() / 2).copied().unwrap_or(0),
+        per.last().copied().unwrap_or(0),
+        sus.backlog_at_end,
+        sus.drain.as_secs_f64(),
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "\ncommit → row ({slow_rate} events/s for {slow_seconds} s, {} events), ms: p50 {:.1}  p95 {:.1}  p99 {:.1}  max {:.1}",
+        slow.len(),
+        ms(pct(&slow, 50.0)),
+        ms(pct(&slow, 95.0)),
+        ms(pct(&slow, 99.0)),
+        ms(slow.last().copied().unwrap_or_default()),
+    )
+    .unwrap();
     writeln!(
         out,
         "\nlatency: login request → LOGIN row visible (polled every {} ms), ms",

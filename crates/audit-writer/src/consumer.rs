@@ -61,12 +61,15 @@ pub async fn run(db: DatabaseConnection, settings: ConsumerSettings) {
 async fn session(db: &DatabaseConnection, s: &ConsumerSettings) -> anyhow::Result<()> {
     let connection =
         Connection::connect(s.url.expose_secret(), ConnectionProperties::default()).await?;
+    // A channel per queue: each delivers in the order of its delivery tags, so a batch
+    // that holds a channel's deliveries up to a tag is acknowledged with one frame.
     let channel = connection.create_channel().await?;
     s.topology.declare(&channel).await?;
+    let notes_channel = connection.create_channel().await?;
     let prefetch = u16::try_from(s.batch.saturating_mul(2)).unwrap_or(u16::MAX);
-    channel
-        .basic_qos(prefetch, BasicQosOptions::default())
-        .await?;
+    for c in [&channel, &notes_channel] {
+        c.basic_qos(prefetch, BasicQosOptions::default()).await?;
+    }
     let audit = channel
         .basic_consume(
             s.topology.audit_queue().into(),
@@ -75,7 +78,7 @@ async fn session(db: &DatabaseConnection, s: &ConsumerSettings) -> anyhow::Resul
             FieldTable::default(),
         )
         .await?;
-    let notes = channel
+    let notes = notes_channel
         .basic_consume(
             s.topology.notification_queue().into(),
             "audit-writer-notifications".into(),
@@ -100,6 +103,30 @@ async fn session(db: &DatabaseConnection, s: &ConsumerSettings) -> anyhow::Resul
         }
         handle(db, s, batch, &mut failures).await?;
     }
+}
+
+/// Acknowledges a stored batch: per queue (channel), every delivery up to the newest with
+/// one `multiple` ack. The batch holds all of that channel's deliveries not yet settled
+/// up to it (batches are settled one after the other, and a channel delivers in order).
+async fn ack_all(stored: impl Iterator<Item = Delivery>) -> anyhow::Result<()> {
+    let (mut events, mut notes): (Option<Delivery>, Option<Delivery>) = (None, None);
+    for d in stored {
+        let newest = if d.routing_key.as_str().starts_with("notification.") {
+            &mut notes
+        } else {
+            &mut events
+        };
+        if newest
+            .as_ref()
+            .is_none_or(|n| n.delivery_tag < d.delivery_tag)
+        {
+            *newest = Some(d);
+        }
+    }
+    for d in [events, notes].into_iter().flatten() {
+        d.ack(BasicAckOptions { multiple: true }).await?;
+    }
+    Ok(())
 }
 
 /// What counts a message's failed stores across redeliveries: the envelope's own id, which
@@ -146,10 +173,10 @@ async fn handle(
         Ok(()) => {
             metrics::counter!("audit_messages_consumed_total")
                 .increment(u64::try_from(good.len()).unwrap_or(u64::MAX));
-            for (d, m) in good {
-                failures.remove(&key(&m));
-                d.ack(BasicAckOptions::default()).await?;
+            for (_, m) in &good {
+                failures.remove(&key(m));
             }
+            ack_all(good.into_iter().map(|(d, _)| d)).await?;
         }
         Err(e) => {
             tracing::warn!(error = %e, size = good.len(), "audit batch not stored");

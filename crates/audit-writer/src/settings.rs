@@ -76,7 +76,7 @@ impl Settings {
         let source = match amqp {
             None => Source::InProcess,
             Some(url) => {
-                let batch: usize = env.parse_or("AUDIT_BATCH_SIZE", 100)?;
+                let batch: usize = env.parse_or("AUDIT_BATCH_SIZE", 500)?;
                 if !(1..=1000).contains(&batch) {
                     return Err(ConfigError::invalid(
                         "AUDIT_BATCH_SIZE",

@@ -180,7 +180,9 @@ pub async fn notify(
     insert(db, source, n.id, n.routing_key(), encode(n)?, None).await
 }
 
-/// Claims up to `limit` due entries of `source` for `lease`: they are not due again
+/// Claims up to `limit` due entries of `source`, the longest due first (a new entry is
+/// due when it is written; a postponed one only after its backoff, so it never holds up
+/// the entries behind it), for `lease`: they are not due again
 /// until then, so no other relay (replica) publishes them meanwhile, and no transaction
 /// stays open while publishing. A relay that dies mid-publish leaves its claim to expire;
 /// the entry is then published again, and the consumer stores it once (by event id).
@@ -199,7 +201,7 @@ pub async fn claim(
     let now = OffsetDateTime::now_utc();
     let sql = format!(
         "UPDATE outbox SET next_attempt_at = {p1} WHERE id IN (SELECT id FROM outbox WHERE source = {p2} \
-         AND next_attempt_at <= {p3} ORDER BY created_at, id LIMIT {limit}{lock}) \
+         AND next_attempt_at <= {p3} ORDER BY next_attempt_at, id LIMIT {limit}{lock}) \
          RETURNING id, routing_key, payload, attempts, created_at"
     );
     let rows = db

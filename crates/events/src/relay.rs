@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-const BATCH: u64 = 100;
+/// Entries claimed and published at once: all in flight together on one channel.
+const BATCH: u64 = 500;
 const IDLE_POLL: Duration = Duration::from_millis(500);
 /// How often the relay reads the outbox's depth for its gauges.
 const DEPTH_EVERY: Duration = Duration::from_secs(1);

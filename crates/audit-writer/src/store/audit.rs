@@ -41,38 +41,103 @@ const LINK: [&str; 3] = ["chain_seq", "prev_hash", "hash"];
 /// How the row is linked, and the digest of its personal data (version 2).
 const FORM: [&str; 2] = ["chain_version", "pii_digest"];
 
-/// Locks a chain's head for this transaction (created at the genesis if new): its last
-/// sequence number and link.
-async fn lock_head(db: &impl ConnectionTrait, chain: Uuid) -> Result<(i64, String), DbErr> {
+/// Locks the heads of `chains` for this transaction (created at the genesis where new),
+/// in one statement each way whatever their number: their last positions and links. The
+/// rows are created and locked in the order of their keys, so writers locking
+/// overlapping sets never wait for each other in a circle.
+async fn lock_heads(
+    db: &impl ConnectionTrait,
+    chains: &BTreeSet<Uuid>,
+) -> Result<BTreeMap<Uuid, (i64, String)>, DbErr> {
     let mut create = Query::insert();
     create
         .into_table(col("audit_chain_heads"))
         .columns(["chain_key", "seq", "hash"].map(col))
-        .values_panic([chain.into(), 0_i64.into(), GENESIS.into()])
         .on_conflict(OnConflict::column(col("chain_key")).do_nothing().to_owned());
+    for chain in chains {
+        create.values_panic([(*chain).into(), 0_i64.into(), GENESIS.into()]);
+    }
     db.execute(&create).await?;
     let mut q = Query::select();
-    q.columns(["seq", "hash"].map(col))
+    q.columns(["chain_key", "seq", "hash"].map(col))
         .from(col("audit_chain_heads"))
-        .and_where(Expr::col(col("chain_key")).eq(chain));
+        .and_where(Expr::col(col("chain_key")).is_in(chains.iter().copied()))
+        .order_by(col("chain_key"), Order::Asc);
     // SQLite (the embedded default) has one connection: its transactions are serial.
     if db.get_database_backend() == DbBackend::Postgres {
         q.lock(LockType::Update);
     }
-    let row = db
-        .query_one(&q)
+    let heads: BTreeMap<Uuid, (i64, String)> = db
+        .query_all(&q)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("audit chain head {chain}")))?;
-    Ok((row.try_get("", "seq")?, row.try_get("", "hash")?))
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "chain_key")?,
+                (r.try_get("", "seq")?, r.try_get("", "hash")?),
+            ))
+        })
+        .collect::<Result<_, DbErr>>()?;
+    if let Some(missing) = chains.iter().find(|c| !heads.contains_key(c)) {
+        return Err(DbErr::RecordNotFound(format!("audit chain head {missing}")));
+    }
+    Ok(heads)
 }
+
+/// Moves the heads to their chains' new last rows: one statement on PostgreSQL.
+async fn move_heads(
+    db: &impl ConnectionTrait,
+    heads: BTreeMap<Uuid, (i64, String)>,
+) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        for (chain, (seq, hash)) in heads {
+            let mut update = Query::update();
+            update
+                .table(col("audit_chain_heads"))
+                .values([(col("seq"), seq.into()), (col("hash"), hash.into())])
+                .and_where(Expr::col(col("chain_key")).eq(chain));
+            db.execute(&update).await?;
+        }
+        return Ok(());
+    }
+    let mut rows = Vec::with_capacity(heads.len());
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(heads.len() * 3);
+    for (i, (chain, (seq, hash))) in heads.into_iter().enumerate() {
+        let n = i * 3;
+        rows.push(format!(
+            "(${}::uuid, ${}::bigint, ${})",
+            n + 1,
+            n + 2,
+            n + 3
+        ));
+        values.extend([chain.into(), seq.into(), hash.into()]);
+    }
+    let sql = format!(
+        "UPDATE audit_chain_heads AS h SET seq = v.seq, hash = v.hash \
+         FROM (VALUES {}) AS v(chain_key, seq, hash) WHERE h.chain_key = v.chain_key",
+        rows.join(", ")
+    );
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        values,
+    ))
+    .await
+    .map(|_| ())
+}
+
+/// How much earlier than an event's own time its row may have been stored, at most: the
+/// clocks of the service that made it and of the writer may differ. Bounds the look for
+/// an already stored event to the months it can be in.
+const CLOCK_SKEW: time::Duration = time::Duration::days(1);
 
 /// Inserts the events, each linked into its company's chain ([`crate::chain`], version
 /// 2: the personal data of `details` goes to `audit_pii`, its digest into the link); one
 /// already stored (a redelivery) or twice in the batch is skipped and takes no link.
 /// The chains' heads are locked first, in a fixed order: concurrent writers append to a
 /// chain one after the other, and the check for stored events sees what the one before
-/// committed. Should an event be stored meanwhile anyway, the insert fails (the unique
-/// id) rather than leave a gap, and the batch is tried again. Gives the events stored.
+/// committed: an event is stored once (a redelivery goes to the same chain, so it waits
+/// for the lock and then finds its row). Gives the events stored.
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn append<'e>(
     db: &impl ConnectionTrait,
@@ -83,14 +148,19 @@ pub async fn append<'e>(
         return Ok(Vec::new());
     }
     let chains: BTreeSet<Uuid> = events.iter().map(|e| chain_of(e.company_id)).collect();
-    let mut heads = BTreeMap::new();
-    for chain in chains {
-        heads.insert(chain, lock_head(db, chain).await?);
-    }
+    let mut heads = lock_heads(db, &chains).await?;
+    // A stored event was stored after it happened: only the months since can hold it.
+    let earliest = events
+        .iter()
+        .map(|e| e.time)
+        .min()
+        .unwrap_or_else(OffsetDateTime::now_utc)
+        - CLOCK_SKEW;
     let mut ids = Query::select();
     ids.column(col("id"))
         .from(col("audit_logs"))
-        .and_where(Expr::col(col("id")).is_in(events.iter().map(|e| e.id)));
+        .and_where(Expr::col(col("id")).is_in(events.iter().map(|e| e.id)))
+        .and_where(Expr::col(col("created_at")).gte(earliest));
     let mut skip: HashSet<Uuid> = db
         .query_all(&ids)
         .await?
@@ -177,14 +247,7 @@ pub async fn append<'e>(
         db.execute(&personal).await?;
     }
     crate::report::add(db, &counts).await?;
-    for (chain, (seq, hash)) in heads {
-        let mut update = Query::update();
-        update
-            .table(col("audit_chain_heads"))
-            .values([(col("seq"), seq.into()), (col("hash"), hash.into())])
-            .and_where(Expr::col(col("chain_key")).eq(chain));
-        db.execute(&update).await?;
-    }
+    move_heads(db, heads).await?;
     Ok(stored)
 }
 
