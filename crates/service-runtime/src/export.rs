@@ -166,6 +166,12 @@ impl Parts {
     }
 }
 
+/// The address that takes an erased person's email: unique (their id), and never
+/// delivered (`.invalid` is reserved, RFC 2606).
+pub fn erased_email(id: impl std::fmt::Display) -> String {
+    format!("erased-{id}@erased.invalid")
+}
+
 /// What an erased person's name, email or number is replaced with in free text.
 pub const ERASED: &str = "[erased]";
 

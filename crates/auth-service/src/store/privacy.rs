@@ -44,12 +44,6 @@ pub async fn history_len(db: &impl ConnectionTrait, id: UserId) -> Result<u64, D
         .await
 }
 
-/// The placeholder that takes an erased user's email: unique, and undeliverable
-/// (`.invalid` is reserved, RFC 2606).
-pub fn erased_email(id: UserId) -> String {
-    format!("erased-{id}@erased.invalid")
-}
-
 /// The name an erased user is shown with.
 pub const ERASED_NAME: &str = "Erased user";
 
@@ -65,7 +59,10 @@ pub async fn erase(
     now: OffsetDateTime,
 ) -> Result<(), DbErr> {
     user::Entity::update_many()
-        .col_expr(user::Column::Email, Expr::value(erased_email(u.id)))
+        .col_expr(
+            user::Column::Email,
+            Expr::value(service_runtime::export::erased_email(u.id)),
+        )
         .col_expr(user::Column::FullName, Expr::value(ERASED_NAME))
         .col_expr(
             user::Column::Department,

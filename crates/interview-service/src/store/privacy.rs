@@ -46,11 +46,6 @@ pub async fn candidates_added_by(
         .await
 }
 
-/// The placeholder that takes an erased candidate's email (`.invalid`, RFC 2606).
-pub fn erased_email(id: impl std::fmt::Display) -> String {
-    format!("erased-{id}@erased.invalid")
-}
-
 /// The name an erased candidate is shown with.
 pub const ERASED_NAME: &str = "Erased candidate";
 
@@ -64,7 +59,10 @@ pub async fn erase_candidate(
 ) -> Result<bool, DbErr> {
     let done = candidate::Entity::update_many()
         .col_expr(candidate::Column::FullName, Expr::value(ERASED_NAME))
-        .col_expr(candidate::Column::Email, Expr::value(erased_email(c.id)))
+        .col_expr(
+            candidate::Column::Email,
+            Expr::value(service_runtime::export::erased_email(c.id)),
+        )
         .col_expr(
             candidate::Column::Phone,
             Expr::value(Option::<String>::None),

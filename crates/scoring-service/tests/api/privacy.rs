@@ -58,10 +58,11 @@ struct All {
 }
 
 impl All {
-    fn scoring_env(&self) -> Env {
+    fn scoring_env(&self, interview_grpc: &str) -> Env {
         let mut pairs: Vec<(String, String)> = [
             ("DATABASE_URL", self.database_url.as_str()),
             ("AUTH_GRPC_URL", self.auth_grpc.as_str()),
+            ("INTERVIEW_GRPC_URL", interview_grpc),
             ("INTERNAL_API_KEY", INTERNAL_KEY),
             ("HTTP_WORKERS", "2"),
             ("API_RATE_LIMIT_PER_MINUTE", "0"),
@@ -80,13 +81,8 @@ impl All {
 
     /// Starts the scoring service on its port (again, after [`All::stop_scoring`]).
     async fn start_scoring(&mut self, interview_grpc: &str) {
-        let mut env = self.scoring_env();
-        env = Env::from_pairs(
-            [("INTERVIEW_GRPC_URL".to_owned(), interview_grpc.to_owned())]
-                .into_iter()
-                .chain(env_pairs(&env)),
-        );
-        let settings = scoring_service::Settings::from_env(&env, None).unwrap();
+        let settings =
+            scoring_service::Settings::from_env(&self.scoring_env(interview_grpc), None).unwrap();
         let conn = service_runtime::db::connect(&self.database_url, 4)
             .await
             .unwrap();
@@ -99,24 +95,6 @@ impl All {
             task.abort();
         }
     }
-}
-
-fn env_pairs(env: &Env) -> Vec<(String, String)> {
-    [
-        "DATABASE_URL",
-        "AUTH_GRPC_URL",
-        "INTERNAL_API_KEY",
-        "HTTP_WORKERS",
-        "API_RATE_LIMIT_PER_MINUTE",
-        "SCORING_HTTP_ADDR",
-        "AMQP_URL",
-        "AMQP_PREFIX",
-        "AMQP_EXPIRE_UNUSED_MS",
-        "AUDIT_PUBLISHERS",
-    ]
-    .iter()
-    .filter_map(|k| env.get(k).map(|v| ((*k).to_owned(), v.to_owned())))
-    .collect()
 }
 
 /// Auth, interview, scoring and the audit-writer on one database and broker, each
@@ -250,6 +228,28 @@ async fn wait_for_audit(all: &All, token: &str, action: &str, resource_id: Uuid)
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("no {action} about {resource_id} in the audit log: {last}");
+}
+
+/// Waits until the scorecard revision `card`'s notes satisfy `done`: its last notes.
+async fn notes_once(all: &All, token: &str, card: Uuid, done: impl Fn(&Value) -> bool) -> Value {
+    let mut notes = Value::Null;
+    for _ in 0..200 {
+        let res = all
+            .p
+            .scoring(
+                Method::GET,
+                &format!("/api/v1/scorecards/{card}"),
+                token,
+                None,
+            )
+            .await;
+        notes = body(res).await["notes"].clone();
+        if done(&notes) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    notes
 }
 
 async fn chain_ok(all: &All, token: &str) -> Value {
@@ -439,23 +439,10 @@ async fn a_candidate_is_exported_from_every_service_and_erased_in_each_even_one_
     // Back up: the erasure waiting in its queue is carried out.
     all.start_scoring(&interview_grpc).await;
     wait_ready(&all.p.scoring).await;
-    let mut notes = Value::Null;
-    for _ in 0..200 {
-        let res = all
-            .p
-            .scoring(
-                Method::GET,
-                &format!("/api/v1/scorecards/{ada_card}"),
-                &admin.access,
-                None,
-            )
-            .await;
-        notes = body(res).await["notes"].clone();
-        if notes.as_str().is_some_and(|n| !n.contains("Ada")) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let notes = notes_once(&all, &admin.access, ada_card, |n| {
+        n.as_str().is_some_and(|n| !n.contains("Ada"))
+    })
+    .await;
     assert_eq!(
         notes,
         json!("[erased] was strong; reach her at [erased]. Better than [erased]'s peers.")
@@ -788,23 +775,10 @@ async fn least_privileged_rabbitmq_users_carry_an_erasure_and_refuse_a_forged_on
     )
     .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
-    let mut notes = Value::Null;
-    for _ in 0..200 {
-        let res = all
-            .p
-            .scoring(
-                Method::GET,
-                &format!("/api/v1/scorecards/{ada_card}"),
-                &admin.access,
-                None,
-            )
-            .await;
-        notes = body(res).await["notes"].clone();
-        if notes == json!("[erased] was strong") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let notes = notes_once(&all, &admin.access, ada_card, |n| {
+        *n == json!("[erased] was strong")
+    })
+    .await;
     assert_eq!(notes, json!("[erased] was strong"));
     let res = all
         .p
