@@ -93,15 +93,40 @@ async fn session(db: &DatabaseConnection, s: &ConsumerSettings) -> anyhow::Resul
         let Some(first) = deliveries.next().await else {
             anyhow::bail!("the broker cancelled the consumer");
         };
-        let mut batch = vec![first?];
+        // A batch is counted in entries (a message may carry many: `events::batch`).
+        let mut batch = vec![Received::from(first?)];
+        let mut entries = batch[0].entries();
         let deadline = tokio::time::Instant::now() + s.batch_wait;
-        while batch.len() < s.batch {
+        while entries < s.batch {
             match tokio::time::timeout_at(deadline, deliveries.next()).await {
-                Ok(Some(d)) => batch.push(d?),
+                Ok(Some(d)) => {
+                    let received = Received::from(d?);
+                    entries += received.entries();
+                    batch.push(received);
+                }
                 Ok(None) | Err(_) => break,
             }
         }
         handle(db, s, batch, &mut failures).await?;
+    }
+}
+
+/// A delivery and its entries, parsed (or why it never will be).
+struct Received {
+    delivery: Delivery,
+    parsed: Result<Vec<Message>, writer::Poison>,
+}
+
+impl From<Delivery> for Received {
+    fn from(delivery: Delivery) -> Self {
+        let parsed = writer::parse(delivery.routing_key.as_str(), &delivery.data);
+        Self { delivery, parsed }
+    }
+}
+
+impl Received {
+    fn entries(&self) -> usize {
+        self.parsed.as_ref().map_or(1, Vec::len)
     }
 }
 
@@ -129,33 +154,38 @@ async fn ack_all(stored: impl Iterator<Item = Delivery>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What counts a message's failed stores across redeliveries: the envelope's own id, which
-/// every parsed message has (a delivery tag changes with each redelivery, and a publisher
-/// need not set an AMQP message id).
-fn key(m: &Message) -> String {
-    match m {
-        Message::Event(e) => format!("event:{}", e.id),
-        Message::Notification(n) => format!("notification:{}", n.id),
+/// What counts a message's failed stores across redeliveries: the envelope id of its first
+/// entry, which every parsed message has (a delivery tag changes with each redelivery, and
+/// a publisher need not set an AMQP message id).
+fn key(messages: &[Message]) -> String {
+    match messages.first() {
+        Some(Message::Event(e)) => format!("event:{}", e.id),
+        Some(Message::Notification(n)) => format!("notification:{}", n.id),
+        None => "empty".to_owned(),
     }
 }
 
 async fn handle(
     db: &DatabaseConnection,
     s: &ConsumerSettings,
-    batch: Vec<Delivery>,
+    batch: Vec<Received>,
     failures: &mut HashMap<String, u32>,
 ) -> anyhow::Result<()> {
-    let mut good: Vec<(Delivery, Message)> = Vec::with_capacity(batch.len());
-    for d in batch {
-        match writer::parse(d.routing_key.as_str(), &d.data) {
-            Ok(m) => {
-                if let Some(why) = forged(s, &d, &m) {
+    let mut good: Vec<(Delivery, Vec<Message>)> = Vec::with_capacity(batch.len());
+    for Received {
+        delivery: d,
+        parsed,
+    } in batch
+    {
+        match parsed {
+            Ok(messages) => {
+                if let Some(why) = messages.iter().find_map(|m| forged(s, &d, m)) {
                     tracing::error!(reason = %why, "dead-lettering an event its publisher may not send");
                     metrics::counter!("audit_messages_dead_lettered_total", "reason" => "source_mismatch")
                         .increment(1);
                     d.reject(BasicRejectOptions { requeue: false }).await?;
                 } else {
-                    good.push((d, m));
+                    good.push((d, messages));
                 }
             }
             Err(poison) => {
@@ -168,18 +198,18 @@ async fn handle(
     if good.is_empty() {
         return Ok(());
     }
-    let messages: Vec<Message> = good.iter().map(|(_, m)| m.clone()).collect();
+    let messages: Vec<Message> = good.iter().flat_map(|(_, m)| m.iter().cloned()).collect();
     match writer::store(db, &s.chain, &messages).await {
         Ok(()) => {
             metrics::counter!("audit_messages_consumed_total")
-                .increment(u64::try_from(good.len()).unwrap_or(u64::MAX));
+                .increment(u64::try_from(messages.len()).unwrap_or(u64::MAX));
             for (_, m) in &good {
                 failures.remove(&key(m));
             }
             ack_all(good.into_iter().map(|(d, _)| d)).await?;
         }
         Err(e) => {
-            tracing::warn!(error = %e, size = good.len(), "audit batch not stored");
+            tracing::warn!(error = %e, size = messages.len(), "audit batch not stored");
             if db.ping().await.is_err() {
                 // The database is away: nothing is wrong with the messages. Put them back
                 // uncounted and wait, however long it takes.
@@ -193,33 +223,53 @@ async fn handle(
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 return Ok(());
             }
-            // The database answers but refused the batch: find the message it refuses.
+            // The database answers but refused the batch: find the messages it refuses.
             for (d, m) in good {
-                match writer::store(db, &s.chain, std::slice::from_ref(&m)).await {
-                    Ok(()) => {
-                        failures.remove(&key(&m));
-                        d.ack(BasicAckOptions::default()).await?;
-                    }
-                    Err(e) => {
-                        let k = key(&m);
-                        let n = failures.entry(k.clone()).or_insert(0);
-                        *n += 1;
-                        if *n >= s.max_attempts {
-                            failures.remove(&k);
-                            metrics::counter!("audit_messages_dead_lettered_total").increment(1);
-                            tracing::error!(message = %k, error = %e, "dead-lettering a message that could not be stored");
-                            d.reject(BasicRejectOptions { requeue: false }).await?;
-                        } else {
-                            d.nack(BasicNackOptions {
-                                requeue: true,
-                                multiple: false,
-                            })
-                            .await?;
-                        }
-                    }
+                let Err(e) = store_alone(db, s, &m).await else {
+                    failures.remove(&key(&m));
+                    d.ack(BasicAckOptions::default()).await?;
+                    continue;
+                };
+                let k = key(&m);
+                let n = failures.entry(k.clone()).or_insert(0);
+                *n += 1;
+                if *n >= s.max_attempts {
+                    failures.remove(&k);
+                    metrics::counter!("audit_messages_dead_lettered_total").increment(1);
+                    tracing::error!(message = %k, error = %e, "dead-lettering a message that could not be stored");
+                    d.reject(BasicRejectOptions { requeue: false }).await?;
+                } else {
+                    d.nack(BasicNackOptions {
+                        requeue: true,
+                        multiple: false,
+                    })
+                    .await?;
                 }
             }
         }
     }
     Ok(())
+}
+
+/// One message's entries by themselves: together, or when that fails, each on its own so
+/// every entry that can be stored is (a message redelivered or replayed from the dead
+/// letters then stores only the rest: entries are stored by id). The first refusal, if any.
+async fn store_alone(
+    db: &DatabaseConnection,
+    s: &ConsumerSettings,
+    messages: &[Message],
+) -> Result<(), sea_orm::DbErr> {
+    let Err(e) = writer::store(db, &s.chain, messages).await else {
+        return Ok(());
+    };
+    if messages.len() == 1 {
+        return Err(e);
+    }
+    let mut refused = None;
+    for m in messages {
+        if let Err(e) = writer::store(db, &s.chain, std::slice::from_ref(m)).await {
+            refused.get_or_insert(e);
+        }
+    }
+    refused.map_or(Ok(()), Err)
 }

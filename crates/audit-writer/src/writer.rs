@@ -68,26 +68,30 @@ impl Message {
     }
 }
 
-/// A delivered message, parsed and fitted to the columns it goes into.
-pub fn parse(routing_key: &str, payload: &[u8]) -> Result<Message, Poison> {
-    parse_raw(routing_key, payload).map(Message::fitted)
+/// A delivered message's entries (one envelope, or an array of them: [`events::batch`]),
+/// parsed and fitted to the columns they go into; all of them or none.
+pub fn parse(routing_key: &str, payload: &[u8]) -> Result<Vec<Message>, Poison> {
+    parse_raw(routing_key, payload).map(|ms| ms.into_iter().map(Message::fitted).collect())
 }
 
-fn parse_raw(routing_key: &str, payload: &[u8]) -> Result<Message, Poison> {
+fn parse_raw(routing_key: &str, payload: &[u8]) -> Result<Vec<Message>, Poison> {
     let poison = |reason: String| Poison {
         routing_key: routing_key.to_owned(),
         reason,
     };
     if routing_key.starts_with("event.") {
-        let e: Event = serde_json::from_slice(payload).map_err(|e| poison(e.to_string()))?;
-        if e.version != events::envelope::VERSION {
+        let events: Vec<Event> = events::batch::decode(payload).map_err(poison)?;
+        if let Some(e) = events
+            .iter()
+            .find(|e| e.version != events::envelope::VERSION)
+        {
             return Err(poison(format!("unknown envelope version {}", e.version)));
         }
-        Ok(Message::Event(e))
+        Ok(events.into_iter().map(Message::Event).collect())
     } else if routing_key.starts_with("notification.") {
-        serde_json::from_slice(payload)
-            .map(Message::Notification)
-            .map_err(|e| poison(e.to_string()))
+        events::batch::decode(payload)
+            .map(|ns| ns.into_iter().map(Message::Notification).collect())
+            .map_err(poison)
     } else {
         Err(poison("not an event or a notification".into()))
     }
@@ -142,11 +146,11 @@ pub struct InProcessWriter {
 #[async_trait::async_trait]
 impl Sink for InProcessWriter {
     async fn deliver(&self, routing_key: &str, payload: &[u8]) -> Result<(), BusError> {
-        let message = parse(routing_key, payload).map_err(|e| {
+        let messages = parse(routing_key, payload).map_err(|e| {
             metrics::counter!("audit_messages_dead_lettered_total").increment(1);
             BusError(e.to_string())
         })?;
-        store(&self.db, &self.chain, &[message])
+        store(&self.db, &self.chain, &messages)
             .await
             .map_err(|e| BusError(e.to_string()))
     }

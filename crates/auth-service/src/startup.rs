@@ -137,8 +137,8 @@ impl Application {
         ]);
         let (grpc, grpc_port) = grpc_server(&settings, state.clone(), readiness.clone()).await?;
         // Each HTTP worker gets its own database pool and Redis pool, whose connections
-        // its own runtime drives (`service_runtime::db::WorkerPools`); the caches, the
-        // refresh log and the relay stay shared.
+        // its own runtime drives (`service_runtime::db::WorkerPools`), and its own refresh
+        // log; the caches and the relay stay shared.
         let pools = db::WorkerPools::new(
             state.db.clone(),
             settings.database_url.clone(),
@@ -163,8 +163,16 @@ impl Application {
                         }
                         TokenStoreSettings::InProcess => shared.tokens.clone(),
                     };
+                    let db = pools.for_this_worker();
                     let state = AppState {
-                        db: pools.for_this_worker(),
+                        // The worker's refreshes are put on the record by a writer on the
+                        // worker's own thread, through its own pool: a refresh waits for
+                        // its group's commit without a wake-up crossing threads.
+                        refresh_log: crate::service::refresh_log::RefreshLog::start(
+                            db.clone(),
+                            shared.relay.clone(),
+                        ),
+                        db,
                         api_rate_limit: service_runtime::ratelimit::ApiRateLimit::new(
                             Arc::new(crate::store::tokens::Counting(tokens.clone())),
                             *api_limit,

@@ -19,6 +19,20 @@ pub trait Publisher: Send + Sync {
         payload: &[u8],
         traceparent: Option<&str>,
     ) -> Result<(), BusError>;
+
+    /// Hands several entries of one routing key to the bus, all or none `Ok`: by default
+    /// one message each; the broker takes them as one message ([`crate::batch`]).
+    async fn publish_many(
+        &self,
+        routing_key: &str,
+        entries: &[(Uuid, &str)],
+    ) -> Result<(), BusError> {
+        for (id, payload) in entries {
+            self.publish(routing_key, *id, payload.as_bytes(), None)
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// What consumes messages in process (the audit-writer of the embedded default).

@@ -3,6 +3,7 @@
 //! outbox (deleting an entry only once the broker confirmed it), and the bus — RabbitMQ
 //! for deployments, in-process for the embedded default.
 
+pub mod batch;
 pub mod bus;
 pub mod envelope;
 pub mod outbox;

@@ -242,6 +242,34 @@ impl Publisher for RabbitPublisher {
         payload: &[u8],
         traceparent: Option<&str>,
     ) -> Result<(), BusError> {
+        self.send(routing_key, message_id, payload, traceparent)
+            .await
+    }
+
+    /// One message: the array of the entries (its id the first one's; each entry carries
+    /// its own trace context in its envelope).
+    async fn publish_many(
+        &self,
+        routing_key: &str,
+        entries: &[(Uuid, &str)],
+    ) -> Result<(), BusError> {
+        let Some((first, _)) = entries.first() else {
+            return Ok(());
+        };
+        let payloads: Vec<&str> = entries.iter().map(|(_, p)| *p).collect();
+        self.send(routing_key, *first, &crate::batch::encode(&payloads), None)
+            .await
+    }
+}
+
+impl RabbitPublisher {
+    async fn send(
+        &self,
+        routing_key: &str,
+        message_id: Uuid,
+        payload: &[u8],
+        traceparent: Option<&str>,
+    ) -> Result<(), BusError> {
         // A blocked broker (e.g. past its memory alarm) or a black-holed connection can
         // hold a connect, a publish or its confirm forever: give up after a while so the
         // relay retries with its backoff instead of hanging.

@@ -121,32 +121,42 @@ async fn session(sub: &Subscription, handler: &dyn Handler) -> anyhow::Result<()
     let mut failures: HashMap<uuid::Uuid, u32> = HashMap::new();
     while let Some(delivery) = deliveries.next().await {
         let d = delivery?;
-        let event = match parse(&d.data) {
-            Ok(e) => e,
+        let events = match parse(&d.data) {
+            Ok(events) => events,
             Err(why) => {
                 tracing::error!(queue = %sub.queue_name(), reason = %why, "dead-lettering a message that cannot be parsed");
                 d.reject(BasicRejectOptions { requeue: false }).await?;
                 continue;
             }
         };
-        if let Some(why) = forged(&sub.publishers, &d, &event) {
+        if let Some(why) = events.iter().find_map(|e| forged(&sub.publishers, &d, e)) {
             tracing::error!(queue = %sub.queue_name(), reason = %why, "dead-lettering an event its publisher may not send");
             metrics::counter!("subscriber_messages_dead_lettered_total", "reason" => "source_mismatch")
                 .increment(1);
             d.reject(BasicRejectOptions { requeue: false }).await?;
             continue;
         }
-        match handler.handle(&event).await {
+        // A message's entries in order; a redelivery handles the ones done before again
+        // (handlers are idempotent). Its failures are counted under its first entry.
+        let mut outcome = Ok(());
+        for event in &events {
+            outcome = handler.handle(event).await;
+            if outcome.is_err() {
+                break;
+            }
+        }
+        let key = events.first().map_or_else(uuid::Uuid::nil, |e| e.id);
+        match outcome {
             Ok(()) => {
-                failures.remove(&event.id);
+                failures.remove(&key);
                 d.ack(BasicAckOptions::default()).await?;
             }
             Err(e) => {
-                let n = failures.entry(event.id).or_insert(0);
+                let n = failures.entry(key).or_insert(0);
                 *n += 1;
-                tracing::warn!(queue = %sub.queue_name(), event = %event.id, attempt = *n, error = %e, "event not handled");
+                tracing::warn!(queue = %sub.queue_name(), event = %key, attempt = *n, error = %e, "event not handled");
                 if *n >= MAX_ATTEMPTS {
-                    failures.remove(&event.id);
+                    failures.remove(&key);
                     metrics::counter!("subscriber_messages_dead_lettered_total", "reason" => "failed")
                         .increment(1);
                     d.reject(BasicRejectOptions { requeue: false }).await?;
@@ -164,12 +174,13 @@ async fn session(sub: &Subscription, handler: &dyn Handler) -> anyhow::Result<()
     anyhow::bail!("the broker cancelled the consumer")
 }
 
-fn parse(payload: &[u8]) -> Result<Event, String> {
-    let e: Event = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
-    if e.version != VERSION {
+/// The events of one message ([`crate::batch`]), each of a version this release reads.
+fn parse(payload: &[u8]) -> Result<Vec<Event>, String> {
+    let events: Vec<Event> = crate::batch::decode(payload)?;
+    if let Some(e) = events.iter().find(|e| e.version != VERSION) {
         return Err(format!("unknown envelope version {}", e.version));
     }
-    Ok(e)
+    Ok(events)
 }
 
 /// Why an event may not be handled as sent: its `source` is not one its publisher's
@@ -210,10 +221,12 @@ impl Sink for InProcess {
         if !self.routing_keys.iter().any(|k| k == routing_key) {
             return Ok(());
         }
-        let event = parse(payload).map_err(BusError)?;
-        self.handler
-            .handle(&event)
-            .await
-            .map_err(|e| BusError(e.to_string()))
+        for event in parse(payload).map_err(BusError)? {
+            self.handler
+                .handle(&event)
+                .await
+                .map_err(|e| BusError(e.to_string()))?;
+        }
+        Ok(())
     }
 }

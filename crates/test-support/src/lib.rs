@@ -547,7 +547,8 @@ pub async fn wait_for_grpc_health(
 }
 
 /// Takes messages from the queue `<prefix><queue>` (which the services' topology declares)
-/// until one whose routing key is `routing_key` arrives, for at most `seconds`; its JSON.
+/// until one whose routing key is `routing_key` arrives, for at most `seconds`; its JSON
+/// (the first entry of a message that carries several).
 /// The others taken on the way are acknowledged and dropped.
 pub async fn take_message(prefix: &str, queue: &str, routing_key: &str, seconds: u64) -> Value {
     use lapin::options::{BasicAckOptions, BasicGetOptions};
@@ -566,7 +567,9 @@ pub async fn take_message(prefix: &str, queue: &str, routing_key: &str, seconds:
             Ok(Some(message)) => {
                 message.ack(BasicAckOptions::default()).await.unwrap();
                 if message.routing_key.as_str() == routing_key {
-                    return serde_json::from_slice(&message.data).unwrap();
+                    // A message of several entries (`events::batch`): its first.
+                    let value: Value = serde_json::from_slice(&message.data).unwrap();
+                    return value.get(0).cloned().unwrap_or(value);
                 }
             }
             Ok(None) | Err(_) => {

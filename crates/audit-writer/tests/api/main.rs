@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod batches;
 mod chain;
 mod edges;
 mod faults;

@@ -161,8 +161,10 @@ async fn two_replicas_of_everything_store_each_event_once_and_share_the_limits()
     while let Ok(Some(Ok(d))) =
         tokio::time::timeout(Duration::from_millis(500), deliveries.next()).await
     {
-        let e: events::Event = serde_json::from_slice(&d.data).unwrap();
-        *seen.entry(e.id.to_string()).or_insert(0) += 1;
+        // A message carries one event or several (`events::batch`).
+        for e in events::batch::decode::<events::Event>(&d.data).unwrap() {
+            *seen.entry(e.id.to_string()).or_insert(0) += 1;
+        }
         d.ack(BasicAckOptions::default()).await.unwrap();
     }
     assert!(seen.len() >= 40, "the spy saw {} events", seen.len());

@@ -20,8 +20,9 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// Refreshes one transaction records at most.
 const MAX_GROUP: usize = 100;
-/// Groups being committed at once: while one commits, the next gathers.
-const WRITERS: usize = 2;
+/// Groups being committed at once by one log: while one commits, the next gathers. Each
+/// HTTP worker has a log of its own.
+const WRITERS: usize = 1;
 /// Refreshes waiting for a group; a full queue holds the next one back (backpressure).
 const QUEUE: usize = 4096;
 
