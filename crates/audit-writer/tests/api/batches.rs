@@ -48,14 +48,7 @@ async fn settle(db: &DatabaseConnection, action: &str, n: i64) -> i64 {
 /// A queue of the test's own on `binding`, to see the messages as the broker carries them.
 async fn probe(prefix: &str, binding: &str) -> (lapin::Connection, lapin::Consumer) {
     let t = topology(prefix);
-    let connection = lapin::Connection::connect(
-        &test_support::amqp_url(),
-        lapin::ConnectionProperties::default(),
-    )
-    .await
-    .unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    t.declare(&channel).await.unwrap();
+    let (connection, channel) = declared(prefix).await;
     let queue = format!("{prefix}probe");
     let mut args = FieldTable::default();
     args.insert(

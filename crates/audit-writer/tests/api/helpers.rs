@@ -213,11 +213,8 @@ impl Pipeline {
 
 /// Publishes `payload` on `routing_key` as a bare publisher would: no AMQP message id.
 /// The connection is returned with the channel: dropping it closes both.
-pub async fn publish_bare(
-    prefix: &str,
-    routing_key: &str,
-    payload: &[u8],
-) -> (lapin::Connection, lapin::Channel) {
+/// A connection to the broker and a channel on which `prefix`'s topology is declared.
+pub async fn declared(prefix: &str) -> (lapin::Connection, lapin::Channel) {
     let t = events::Topology {
         prefix: prefix.to_owned(),
         expire_unused_ms: Some(60_000),
@@ -230,6 +227,16 @@ pub async fn publish_bare(
     .unwrap();
     let channel = connection.create_channel().await.unwrap();
     t.declare(&channel).await.unwrap();
+    (connection, channel)
+}
+
+pub async fn publish_bare(
+    prefix: &str,
+    routing_key: &str,
+    payload: &[u8],
+) -> (lapin::Connection, lapin::Channel) {
+    let (connection, channel) = declared(prefix).await;
+    let t = events::Topology::new(prefix);
     channel
         .basic_publish(
             t.exchange().into(),
