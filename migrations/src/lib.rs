@@ -19,6 +19,7 @@ mod m20261207_000011_audit_pii;
 mod m20261207_000012_erasure;
 mod m20261207_000013_audit_partitions;
 mod m20261207_000014_outbox_vacuum;
+mod m20261208_000015_outbox_rotation;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000012_erasure::Migration),
             Box::new(m20261207_000013_audit_partitions::Migration),
             Box::new(m20261207_000014_outbox_vacuum::Migration),
+            Box::new(m20261208_000015_outbox_rotation::Migration),
         ]
     }
 }

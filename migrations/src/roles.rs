@@ -24,6 +24,10 @@ pub struct ServiceRole {
 
 const OWN: &str = "SELECT, INSERT, UPDATE, DELETE";
 
+/// Empties a drained slot of the outbox (the rotation migration): a service may not
+/// truncate a table itself.
+const TRUNCATE_SLOT: &str = "outbox_truncate_slot(smallint)";
+
 /// Every service role, with what it may touch.
 pub const GRANTS: [ServiceRole; 4] = [
     ServiceRole {
@@ -42,7 +46,7 @@ pub const GRANTS: [ServiceRole; 4] = [
             ("outbox", OWN),
         ],
         password_var: "AUTH_DB_PASSWORD",
-        execute: &[],
+        execute: &[TRUNCATE_SLOT],
     },
     ServiceRole {
         role: "aip_interview",
@@ -54,7 +58,7 @@ pub const GRANTS: [ServiceRole; 4] = [
             ("outbox", OWN),
         ],
         password_var: "INTERVIEW_DB_PASSWORD",
-        execute: &[],
+        execute: &[TRUNCATE_SLOT],
     },
     ServiceRole {
         role: "aip_scoring",
@@ -66,7 +70,7 @@ pub const GRANTS: [ServiceRole; 4] = [
             ("outbox", OWN),
         ],
         password_var: "SCORING_DB_PASSWORD",
-        execute: &[],
+        execute: &[TRUNCATE_SLOT],
     },
     ServiceRole {
         role: "aip_audit",

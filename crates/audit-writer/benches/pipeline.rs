@@ -11,7 +11,8 @@
 //! 3. The same with 16 concurrent clients, each logging in as its own user.
 //! 4. Sustained: `PIPELINE_RATE` events a second (default 20 000) offered to the outbox
 //!    for `PIPELINE_SECONDS` (default 60), in transactions every 20 ms; the rows stored
-//!    while it was offered, per second, the backlog when it stopped and how long it took.
+//!    while it was offered, per second, the backlog when it stopped, how long it took, and
+//!    any event stored twice.
 //! 5. Commit → row at `PIPELINE_LATENCY_RATE` events a second (default 1 000) for
 //!    `PIPELINE_LATENCY_SECONDS` (20): each event's commit against its row's `created_at`.
 //!
@@ -231,6 +232,9 @@ struct Sustained {
     backlog_at_end: i64,
     /// How long the backlog took to be stored; `None`: not within [`TIMEOUT`].
     drain: Option<Duration>,
+    /// Rows stored beyond the events offered, a second after the last arrived: an event
+    /// stored twice (the chain's positions count every row).
+    doubled: i64,
 }
 
 async fn sustained(
@@ -264,6 +268,8 @@ async fn sustained(
         }
         tokio::time::sleep(MONITOR_POLL).await;
     }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let doubled = platform_rows(db).await - target;
     Sustained {
         rate,
         seconds,
@@ -272,6 +278,7 @@ async fn sustained(
         stored_in_window: window_end - before,
         backlog_at_end: target - window_end,
         drain,
+        doubled,
     }
 }
 
@@ -632,7 +639,7 @@ async fn main() {
         out,
         "\nsustained: {} events/s offered for {} s (transactions every 20 ms, 100 rows a statement)\n\
          \x20 offered {} ({:.0}/s); stored while offered {} ({:.0}/s); per second min {} median {} max {}\n\
-         \x20 backlog when the offer stopped {}, stored {}",
+         \x20 backlog when the offer stopped {}, stored {}; stored twice: {}",
         sus.rate,
         sus.seconds,
         sus.offered,
@@ -647,6 +654,7 @@ async fn main() {
             || format!("not within {} s", TIMEOUT.as_secs()),
             |d| format!("{:.2} s later", d.as_secs_f64())
         ),
+        sus.doubled,
     )
     .unwrap();
     writeln!(

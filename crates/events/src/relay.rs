@@ -1,10 +1,13 @@
 //! The relay: publishes a service's outbox, oldest first, and deletes each entry only
-//! after the bus took it. Failures back off exponentially per entry; nothing is lost.
+//! after the bus took it. Failures back off exponentially per entry; nothing is lost. On
+//! PostgreSQL the outbox rotates through slots ([`outbox::slot_of`]) and the relay
+//! empties the drained one by `TRUNCATE`, so deleted entries never pile up as dead rows
+//! in front of its scans.
 
 use crate::batch;
 use crate::bus::{BusError, Publisher};
 use crate::outbox;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbBackend, TransactionTrait};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -20,8 +23,14 @@ const GATHER: Duration = Duration::from_millis(10);
 /// How often the relay reads the outbox's depth for its gauges.
 const DEPTH_EVERY: Duration = Duration::from_secs(1);
 const MAX_BACKOFF_SECS: i64 = 60;
-/// How long a claimed batch is this relay's to publish.
+/// How long a batch leased on the embedded SQLite is this relay's to publish.
 const LEASE: time::Duration = time::Duration::seconds(30);
+
+/// How long an entry waits after its `attempts`-th failure: 1, 2, 4 … up to
+/// [`MAX_BACKOFF_SECS`] seconds.
+fn backoff(entry: &outbox::Entry) -> time::Duration {
+    time::Duration::seconds((1i64 << entry.attempts.clamp(0, 6)).min(MAX_BACKOFF_SECS))
+}
 
 #[derive(Clone)]
 pub struct Relay {
@@ -54,8 +63,9 @@ impl Relay {
 
     /// Runs until the task is dropped. A full batch is followed by the next at once; a
     /// shorter one means nothing else was due, and what commits meanwhile wakes it again
-    /// (a wake-up is kept until it is waited for), at most every [`GATHER`]. The depth gauges are read at most once
-    /// a second, not after every batch.
+    /// (a wake-up is kept until it is waited for), at most every [`GATHER`]. Once a second
+    /// at most, not after every batch, it reads the depth gauges and (PostgreSQL) empties
+    /// the outbox's drained slot.
     pub async fn run(self) {
         let mut reported: Option<tokio::time::Instant> = None;
         loop {
@@ -69,6 +79,7 @@ impl Relay {
             }
             if reported.is_none_or(|at| at.elapsed() >= DEPTH_EVERY) {
                 self.report_depth().await;
+                self.truncate_drained_slot().await;
                 reported = Some(tokio::time::Instant::now());
             }
             tokio::select! {
@@ -81,15 +92,67 @@ impl Relay {
 
     /// Publishes one batch of due entries: those of one routing key together, up to
     /// [`batch::MAX_PER_MESSAGE`] a message ([`batch`]), every message in flight at once
-    /// (the broker confirms them as they land); deletes the confirmed entries together.
-    /// How many were published.
+    /// (the broker confirms them as they land). On PostgreSQL the batch is taken out of the
+    /// outbox in a transaction ([`outbox::take`]) that commits once the broker answered,
+    /// with what it did not confirm put back for a later attempt; on the embedded SQLite it
+    /// is leased ([`outbox::claim`]) and the confirmed entries deleted together. How many
+    /// were published.
     pub async fn pump(&self) -> Result<usize, sea_orm::DbErr> {
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            let due = outbox::due_slots(&self.db, self.source).await?;
+            if due.is_empty() {
+                return Ok(0);
+            }
+            let txn = self.db.begin().await?;
+            let mut entries = Vec::new();
+            for slot in due {
+                let left = BATCH.saturating_sub(u64::try_from(entries.len()).unwrap_or(BATCH));
+                if left == 0 {
+                    break;
+                }
+                entries.extend(outbox::take(&txn, self.source, slot, left).await?);
+            }
+            if entries.is_empty() {
+                txn.rollback().await?;
+                return Ok(0);
+            }
+            let (confirmed, failed) = self.publish_all(&entries).await;
+            for (message, error) in &failed {
+                let delays: Vec<_> = message.iter().map(|e| (*e, backoff(e))).collect();
+                outbox::put_back(&txn, self.source, &delays, error).await?;
+            }
+            txn.commit().await?;
+            return Ok(self.published(confirmed.len()));
+        }
         let entries = outbox::claim(&self.db, self.source, BATCH, LEASE).await?;
         if entries.is_empty() {
             return Ok(0);
         }
+        let (confirmed, failed) = self.publish_all(&entries).await;
+        for (message, error) in &failed {
+            for entry in message {
+                outbox::postpone(&self.db, entry, backoff(entry), error).await?;
+            }
+        }
+        outbox::remove_many(&self.db, &confirmed).await?;
+        Ok(self.published(confirmed.len()))
+    }
+
+    fn published(&self, n: usize) -> usize {
+        metrics::counter!("outbox_published_total", "source" => self.source)
+            .increment(u64::try_from(n).unwrap_or(u64::MAX));
+        n
+    }
+
+    /// Publishes `entries` grouped by routing key into messages, all in flight at once:
+    /// the ids the broker confirmed, and the messages it did not with their error (logged
+    /// and counted here).
+    async fn publish_all<'e>(
+        &self,
+        entries: &'e [outbox::Entry],
+    ) -> (Vec<uuid::Uuid>, Vec<(Vec<&'e outbox::Entry>, String)>) {
         let mut by_key: Vec<(&str, Vec<&outbox::Entry>)> = Vec::new();
-        for entry in &entries {
+        for entry in entries {
             match by_key.iter_mut().find(|(key, _)| *key == entry.routing_key) {
                 Some((_, group)) => group.push(entry),
                 None => by_key.push((&entry.routing_key, vec![entry])),
@@ -102,25 +165,21 @@ impl Relay {
         let publishes = messages.iter().map(|message| self.publish(message));
         let results = futures_util::future::join_all(publishes).await;
         let mut confirmed = Vec::with_capacity(entries.len());
+        let mut failed = Vec::new();
         for (message, result) in messages.iter().zip(results) {
             match result {
                 Ok(()) => confirmed.extend(message.iter().map(|e| e.id)),
                 Err(e) => {
                     for entry in message.iter() {
-                        let backoff = (1i64 << entry.attempts.clamp(0, 6)).min(MAX_BACKOFF_SECS);
-                        outbox::postpone(&self.db, entry, time::Duration::seconds(backoff), &e.0)
-                            .await?;
                         tracing::warn!(source = self.source, id = %entry.id, attempts = entry.attempts + 1, error = %e, "outbox: publish failed; will retry");
                     }
                     metrics::counter!("outbox_publish_failures_total", "source" => self.source)
                         .increment(u64::try_from(message.len()).unwrap_or(u64::MAX));
+                    failed.push((message.to_vec(), e.0));
                 }
             }
         }
-        outbox::remove_many(&self.db, &confirmed).await?;
-        metrics::counter!("outbox_published_total", "source" => self.source)
-            .increment(u64::try_from(confirmed.len()).unwrap_or(u64::MAX));
-        Ok(confirmed.len())
+        (confirmed, failed)
     }
 
     /// One message: a lone entry continues the trace of the request that wrote it (its
@@ -154,6 +213,22 @@ impl Relay {
         let entries: Vec<(uuid::Uuid, &str)> =
             message.iter().map(|e| (e.id, e.payload.as_str())).collect();
         tracing::Instrument::instrument(self.bus.publish_many(routing_key, &entries), span).await
+    }
+
+    /// On PostgreSQL: empties the outbox's slot written two turns ago once it is drained
+    /// ([`outbox::truncate_drained_slot`]); any relay may, and one that finds it busy or
+    /// not yet empty leaves it for the next second.
+    async fn truncate_drained_slot(&self) {
+        if self.db.get_database_backend() != DbBackend::Postgres {
+            return;
+        }
+        match outbox::truncate_drained_slot(&self.db).await {
+            Ok(true) => metrics::counter!("outbox_slots_emptied_total").increment(1),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(source = self.source, error = %e, "outbox relay: could not empty a drained slot")
+            }
+        }
     }
 
     #[expect(

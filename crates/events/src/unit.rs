@@ -38,6 +38,23 @@ impl UnitOfWork {
         Ok(())
     }
 
+    /// A change that is one statement (PostgreSQL) with its events, as one statement
+    /// ([`outbox::record_with_change`]): committed together, then the relay woken.
+    pub async fn change_alone(
+        db: &DatabaseConnection,
+        relay: &Relay,
+        change: sea_orm::Statement,
+        events: &[Event],
+    ) -> Result<(), StepFailed> {
+        outbox::record_with_change(db, change, events)
+            .await
+            .during("making the change and recording its events")?;
+        if !events.is_empty() {
+            relay.wake();
+        }
+        Ok(())
+    }
+
     /// Records an event in this transaction's outbox.
     pub async fn record(&mut self, event: &Event) -> Result<(), StepFailed> {
         outbox::record(&self.txn, event)

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-fn topology(prefix: &str) -> Topology {
+pub(crate) fn topology(prefix: &str) -> Topology {
     Topology {
         prefix: prefix.to_owned(),
         expire_unused_ms: Some(60_000),
@@ -34,7 +34,7 @@ async fn stored(db: &DatabaseConnection, action: &str) -> i64 {
 }
 
 /// Waits until `n` rows of `action` are stored; then a while longer, to see no more come.
-async fn settle(db: &DatabaseConnection, action: &str, n: i64) -> i64 {
+pub(crate) async fn settle(db: &DatabaseConnection, action: &str, n: i64) -> i64 {
     for _ in 0..200 {
         if stored(db, action).await >= n {
             break;
@@ -104,8 +104,21 @@ fn encoded(events: &[Event]) -> Vec<String> {
         .collect()
 }
 
+/// A relay of the outbox entries of source `test`, publishing to the pipeline's broker
+/// names; the test pumps it.
+pub(crate) fn test_relay(p: &Pipeline) -> Relay {
+    Relay::new(
+        p.db.clone(),
+        "test",
+        Arc::new(RabbitPublisher::new(
+            &test_support::amqp_url(),
+            topology(&p.prefix),
+        )),
+    )
+}
+
 /// The pipeline, its admin signed in, and their company (from their first `LOGIN`).
-async fn pipeline_and_company() -> (Pipeline, test_support::Tokens, Uuid) {
+pub(crate) async fn pipeline_and_company() -> (Pipeline, test_support::Tokens, Uuid) {
     let p = spawn_pipeline().await;
     let admin = p.admin().await;
     let company = p.wait_for(&admin.access, "?action=LOGIN", 1).await[0]["company_id"]
@@ -134,14 +147,7 @@ async fn the_relay_sends_a_hundred_entries_a_message_and_each_is_stored_once() {
         .collect();
     batched.extend(others.iter().cloned());
     events::outbox::record_many(&p.db, &batched).await.unwrap();
-    let relay = Relay::new(
-        p.db.clone(),
-        "test",
-        Arc::new(RabbitPublisher::new(
-            &test_support::amqp_url(),
-            topology(&p.prefix),
-        )),
-    );
+    let relay = test_relay(&p);
     assert_eq!(relay.pump().await.unwrap(), 253);
     assert_eq!(relay.pump().await.unwrap(), 0, "the outbox is empty");
 

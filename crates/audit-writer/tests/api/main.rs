@@ -17,3 +17,4 @@ mod replicas;
 mod report;
 mod retention;
 mod roles;
+mod rotation;

@@ -29,6 +29,16 @@ async fn refused(db: &DatabaseConnection, sql: &str) -> Option<String> {
         .map(|e| e.to_string())
 }
 
+/// The column `n` of the one row `sql` gives.
+async fn one<T: sea_orm::TryGetable>(db: &DatabaseConnection, sql: &str) -> T {
+    db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql.to_owned()))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "n")
+        .unwrap()
+}
+
 async fn assert_refused(db: &DatabaseConnection, role: &str, sql: &str) {
     let err = refused(db, sql).await;
     let text = err.unwrap_or_else(|| panic!("{role} was allowed: {sql}"));
@@ -146,17 +156,34 @@ async fn each_service_role_is_held_to_its_own_tables_by_the_database() {
     };
     assert_refused(&interview, "aip_interview", &row("auth")).await;
     assert!(refused(&auth, &row("auth")).await.is_none());
-    let seen = interview
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT count(*) AS n FROM outbox".to_owned(),
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "n")
-        .unwrap();
-    assert_eq!(seen, 0, "auth's outbox row is invisible to interview");
+    let outbox_rows = "SELECT count(*) AS n FROM outbox";
+    assert_eq!(
+        one::<i64>(&interview, outbox_rows).await,
+        0,
+        "auth's outbox row is invisible to interview"
+    );
+
+    // A drained slot of the outbox is emptied only through the owner's function, which
+    // sees every service's rows: interview cannot wipe auth's waiting entry (slot 0), nor
+    // truncate a slot itself; the audit-writer, which writes no outbox, may not call it.
+    for sql in ["TRUNCATE outbox_0", "TRUNCATE outbox"] {
+        assert_refused(&interview, "aip_interview", sql).await;
+    }
+    assert_refused(
+        &audit,
+        "aip_audit",
+        "SELECT outbox_truncate_slot(1::smallint)",
+    )
+    .await;
+    assert!(
+        !one::<bool>(&interview, "SELECT outbox_truncate_slot(0::smallint) AS n").await,
+        "a slot holding an entry is never truncated"
+    );
+    assert_eq!(
+        one::<i64>(&auth, outbox_rows).await,
+        1,
+        "auth's entry is still there"
+    );
 }
 
 #[tokio::test]

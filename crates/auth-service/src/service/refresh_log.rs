@@ -1,17 +1,19 @@
 //! Refreshes put on the record in groups. Every rotation touches its session and records
-//! `TOKEN_REFRESHED` in the outbox, in a committed transaction before the new pair goes
-//! out; doing that one transaction per refresh made the commit (a WAL flush each) the
-//! cost of a refresh. Here the refreshes that arrive while a group is being committed
-//! wait for the next one: one transaction, one multi-row `UPDATE … FROM (VALUES …)` and
-//! one multi-row outbox `INSERT` for up to a hundred of them. Nothing is delayed when
-//! refreshes come one at a time (a group is whatever is waiting, never a timer), and
-//! each refresh still answers only once its own record is committed; a group that fails
-//! fails every refresh in it, and each takes its rotation back.
+//! `TOKEN_REFRESHED` in the outbox, committed before the new pair goes out; doing that
+//! in a transaction per refresh made the commit (a WAL flush each) the cost of a
+//! refresh. Here the refreshes that arrive while a group is being committed wait for the
+//! next one, and a group of up to a hundred is one statement on PostgreSQL (the sessions'
+//! `UPDATE … FROM unnest(…)` as a data-modifying `WITH` of the outbox insert:
+//! [`events::outbox::record_with_change`]), one round trip and one commit; on SQLite one
+//! transaction. Nothing is delayed when refreshes come one at a time (a group is
+//! whatever is waiting, never a timer), each refresh still answers only once its own
+//! record is committed, and a group that fails fails every refresh in it, each taking
+//! its rotation back.
 
 use crate::store::sessions;
 use auth_types::SessionId;
 use events::{Event, Relay, UnitOfWork};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbBackend};
 use service_runtime::db::{DbFailure, During, StepFailed, classify};
 use service_runtime::error::Failure;
 use std::sync::Arc;
@@ -103,15 +105,25 @@ async fn write_groups(
 }
 
 async fn write(db: &DatabaseConnection, relay: &Relay, group: &[Job]) -> Result<(), StepFailed> {
-    let mut work = UnitOfWork::begin(db, relay).await?;
     let touched: Vec<_> = group
         .iter()
         .map(|job| (job.touch.session, job.touch.expires_at))
         .collect();
+    let events: Vec<_> = group.iter().map(|job| job.touch.event.clone()).collect();
+    // PostgreSQL: the touch and the events in one statement, one round trip.
+    if db.get_database_backend() == DbBackend::Postgres {
+        return UnitOfWork::change_alone(
+            db,
+            relay,
+            sessions::touch_many_statement(&touched),
+            &events,
+        )
+        .await;
+    }
+    let mut work = UnitOfWork::begin(db, relay).await?;
     sessions::touch_many(&*work, &touched)
         .await
         .during("touching the refreshed sessions")?;
-    let events: Vec<_> = group.iter().map(|job| job.touch.event.clone()).collect();
     work.record_many(&events).await?;
     work.commit().await
 }

@@ -57,8 +57,9 @@ pub async fn touch(
         .map(|_| ())
 }
 
-/// [`touch`] for many sessions at once: on PostgreSQL one `UPDATE … FROM (VALUES …)`;
-/// on SQLite (the embedded default, one connection) a statement each.
+/// [`touch`] for many sessions at once: on PostgreSQL one statement
+/// ([`touch_many_statement`]); on SQLite (the embedded default, one connection) a
+/// statement each.
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn touch_many(
     db: &impl ConnectionTrait,
@@ -70,29 +71,28 @@ pub async fn touch_many(
         }
         return Ok(());
     }
-    let now = OffsetDateTime::now_utc();
-    for chunk in sessions.chunks(1000) {
-        let mut values = vec![Value::from(now)];
-        let mut rows = Vec::with_capacity(chunk.len());
-        for (i, (id, expires_at)) in (0..).zip(chunk) {
-            let n = 2 + 2 * i;
-            rows.push(format!("(${n}::uuid, ${}::timestamptz)", n + 1));
-            values.push((*id).into());
-            values.push((*expires_at).into());
-        }
-        let sql = format!(
-            "UPDATE sessions SET last_used_at = $1, expires_at = v.expires_at \
-             FROM (VALUES {}) AS v(id, expires_at) WHERE sessions.id = v.id",
-            rows.join(", ")
-        );
-        db.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            values,
-        ))
-        .await?;
-    }
-    Ok(())
+    db.execute_raw(touch_many_statement(sessions))
+        .await
+        .map(|_| ())
+}
+
+/// The PostgreSQL statement touching `sessions` now, each with its new expiry: one
+/// `UPDATE … FROM unnest(…)`, its text the same for any number (prepared once).
+pub fn touch_many_statement(sessions: &[(SessionId, OffsetDateTime)]) -> Statement {
+    let (ids, expiries): (Vec<uuid::Uuid>, Vec<OffsetDateTime>) = sessions
+        .iter()
+        .map(|(id, expires_at)| (uuid::Uuid::from(*id), *expires_at))
+        .unzip();
+    Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE sessions SET last_used_at = $1, expires_at = v.expires_at \
+         FROM unnest($2::uuid[], $3::timestamptz[]) AS v(id, expires_at) WHERE sessions.id = v.id",
+        [
+            Value::from(OffsetDateTime::now_utc()),
+            ids.into(),
+            expiries.into(),
+        ],
+    )
 }
 
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
