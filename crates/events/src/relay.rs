@@ -64,23 +64,28 @@ impl Relay {
     /// Runs until the task is dropped. A full batch is followed by the next at once; a
     /// shorter one means nothing else was due, and what commits meanwhile wakes it again
     /// (a wake-up is kept until it is waited for), at most every [`GATHER`]. Once a second
-    /// at most, not after every batch, it reads the depth gauges and (PostgreSQL) empties
-    /// the outbox's drained slot.
+    /// at most, not after every batch (full ones included), it reads the depth gauges and
+    /// (PostgreSQL) empties the outbox's drained slot.
     pub async fn run(self) {
         let mut reported: Option<tokio::time::Instant> = None;
         loop {
             let started = tokio::time::Instant::now();
-            match self.pump().await {
-                Ok(n) if u64::try_from(n).is_ok_and(|n| n >= BATCH) => continue,
-                Ok(_) => {}
+            let full = match self.pump().await {
+                Ok(n) => u64::try_from(n).is_ok_and(|n| n >= BATCH),
                 Err(e) => {
-                    tracing::warn!(source = self.source, error = %e, "outbox relay: database error")
+                    tracing::warn!(source = self.source, error = %e, "outbox relay: database error");
+                    false
                 }
-            }
+            };
+            // Also while a backlog drains in full batches: the slots it empties are
+            // truncated as they are drained, not once it is all gone.
             if reported.is_none_or(|at| at.elapsed() >= DEPTH_EVERY) {
                 self.report_depth().await;
                 self.truncate_drained_slot().await;
                 reported = Some(tokio::time::Instant::now());
+            }
+            if full {
+                continue;
             }
             tokio::select! {
                 () = self.wake.notified() => {}
