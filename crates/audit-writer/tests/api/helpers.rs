@@ -263,3 +263,17 @@ pub async fn migrate_back_before(db: &DatabaseConnection, name: &str) {
     let steps = u32::try_from(all.len() - at).unwrap();
     migration::Migrator::down(db, Some(steps)).await.unwrap();
 }
+
+/// The column `n` of the one row `sql` gives (PostgreSQL).
+pub async fn one<T: sea_orm::TryGetable>(db: &DatabaseConnection, sql: &str) -> T {
+    use sea_orm::ConnectionTrait;
+    db.query_one_raw(sea_orm::Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        sql.to_owned(),
+    ))
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get("", "n")
+    .unwrap()
+}

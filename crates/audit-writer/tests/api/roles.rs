@@ -29,16 +29,6 @@ async fn refused(db: &DatabaseConnection, sql: &str) -> Option<String> {
         .map(|e| e.to_string())
 }
 
-/// The column `n` of the one row `sql` gives.
-async fn one<T: sea_orm::TryGetable>(db: &DatabaseConnection, sql: &str) -> T {
-    db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql.to_owned()))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get("", "n")
-        .unwrap()
-}
-
 async fn assert_refused(db: &DatabaseConnection, role: &str, sql: &str) {
     let err = refused(db, sql).await;
     let text = err.unwrap_or_else(|| panic!("{role} was allowed: {sql}"));

@@ -4,29 +4,21 @@
 //! — never while it holds an entry, and never by waiting for a writer or a relay in it.
 
 use crate::batches::{pipeline_and_company, settle, test_relay};
+use crate::helpers::one;
 use events::Event;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 use std::time::{Duration, Instant};
 
-async fn one(db: &DatabaseConnection, sql: &str) -> sea_orm::QueryResult {
-    db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql.to_owned()))
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 async fn truncated(db: &DatabaseConnection, slot: i16) -> bool {
     one(
         db,
-        &format!("SELECT outbox_truncate_slot({slot}::smallint) AS t"),
+        &format!("SELECT outbox_truncate_slot({slot}::smallint) AS n"),
     )
     .await
-    .try_get("", "t")
-    .unwrap()
 }
 
 async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
-    one(db, sql).await.try_get("", "n").unwrap()
+    one(db, sql).await
 }
 
 /// An entry of `source` in `slot`, due now, carrying `event`.
